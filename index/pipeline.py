@@ -1,0 +1,226 @@
+"""The ingestion pipeline: load -> clean -> chunk -> embed -> store, changing only what changed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from index import dates
+from index.chunk import chunk_sentences
+from index.clean import clean
+from index.encoder import default_encoder, make_embedder
+from index.load import SourceFile, load_folder
+from index.metadata import authors, outlet, title
+from index.sentences import split_sentences
+from index.store import all_rows, drop_collection, in_batches, open_collection, open_sentences, writer_lock
+from qa.config import Settings
+from qa.errors import CorpusError
+
+Progress = Callable[[int, int], None]  # (done, total) chunks embedded
+
+
+@dataclass
+class Article:
+    """One parsed article: its text, the spans cleaning kept, and what the page says about it."""
+
+    file: SourceFile
+    title: str
+    outlet: str | None
+    authors: list[str]
+    chunks: list[Any]  # index.chunk.Chunk
+    dated: dates.Dated
+
+
+@dataclass
+class IndexReport:
+    """What one `qa index` run did, file by file (sources) and chunk by chunk (counts)."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
+    warnings: list[str] = field(default_factory=list)
+    chunks_embedded: int = 0
+    chunks_reused: int = 0  # moved text whose stored vector was reused
+    chunks_deleted: int = 0
+    chunks_total: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
+def build_index(settings: Settings, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
+    """Bring the store in step with the articles folder; unchanged files cost nothing."""
+    with writer_lock(settings):
+        files, skipped, warnings = load_folder(settings.articles)
+        if not files and not skipped:
+            raise CorpusError(f"No .txt or .md files in {settings.articles}; add articles or pass --articles DIR.")
+        if rebuild:
+            drop_collection(settings)
+        articles = [parse(f, settings.chunk_tokens) for f in files]
+        date_articles(articles)
+        collection = open_collection(settings, create=True)
+        report = IndexReport(skipped=[(s.source, s.reason) for s in skipped], warnings=warnings)
+        _sync(collection, articles, settings, report, progress)
+        return report
+
+
+def parse(file: SourceFile, chunk_tokens: int) -> Article:
+    """Clean, split and chunk one file; read its title, outlet and date clues."""
+    text = file.text
+    kept = clean(text)
+    sentences = split_sentences(text, kept.paragraphs)
+    chunks = chunk_sentences(text, sentences, default_encoder().count_tokens, chunk_tokens)
+    sentence_texts = [text[s.start : s.end] for s in sentences]
+    lede = " ".join(text[p.start : p.end] for p in kept.paragraphs[:3])
+    dated = dates.Dated(file.source, lede, sentence_texts, latest_mentioned=dates.latest_full_date(sentence_texts))
+    stated = dates.stated_date(text)
+    if stated:
+        dated.date, dated.note = stated[0], stated[1]
+    return Article(file, title(text, kept.paragraphs), outlet(text), authors(text), chunks, dated)
+
+
+def date_articles(articles: list[Article]) -> None:
+    """Infer the dates that articles do not state, from the ones that do."""
+    known = [a.dated for a in articles if a.dated.date]
+    unknown = [a.dated for a in articles if not a.dated.date]
+    if not known or not unknown:
+        return
+    everyone = known + unknown
+    vectors = default_encoder().embed([d.lede for d in everyone])
+    for d, v in zip(everyone, vectors):
+        d.vector = v
+
+    def similarity(a: dates.Dated, b: dates.Dated) -> float:
+        return float(np.dot(np.asarray(a.vector), np.asarray(b.vector)))
+
+    dates.infer_dates(everyone, similarity)
+
+
+def chunk_records(article: Article) -> list[tuple[str, str, dict[str, Any]]]:
+    """(id, text, metadata) per chunk; the id hashes source, offsets and text, so it is stable."""
+    f = article.file
+    out = []
+    for c in article.chunks:
+        text = f.text[c.start : c.end]
+        chunk_id = hashlib.sha256(f"{f.source}\0{c.start}\0{c.end}\0{text}".encode()).hexdigest()[:32]
+        meta: dict[str, Any] = {
+            "source": f.source,
+            "title": article.title,
+            "date": article.dated.date.isoformat() if article.dated.date else "",
+            "date_note": article.dated.note,
+            "outlet": article.outlet or "",
+            "authors": ", ".join(article.authors),
+            "start": c.start,
+            "end": c.end,
+            "sentences": json.dumps([[s.start - c.start, s.end - c.start] for s in c.sentences]),
+            "file_sha": f.sha,
+            "encoding": f.encoding,
+            "embed_sha": hashlib.sha256(embed_text(article.title, text).encode()).hexdigest()[:32],
+        }
+        out.append((chunk_id, text, meta))
+    return out
+
+
+def embed_text(title: str, chunk: str) -> str:
+    """What is embedded for a chunk: the headline gives context to a chunk that lacks it."""
+    return f"{title}\n{chunk}" if title and not chunk.startswith(title) else chunk
+
+
+def _sync(collection: Any, articles: list[Article], settings: Settings, report: IndexReport,
+          progress: Progress | None) -> None:
+    stored = dict(all_rows(collection, ["metadatas"]))
+    stored_files = {m["source"]: m["file_sha"] for m in stored.values()}
+    wanted = {cid: (text, meta) for a in articles for cid, text, meta in chunk_records(a)}
+    for a in articles:
+        source, sha = a.file.source, a.file.sha
+        if source not in stored_files:
+            report.added.append(source)
+        elif stored_files[source] != sha:
+            report.updated.append(source)
+        else:
+            report.kept.append(source)
+    present = {a.file.source for a in articles}
+    report.removed = sorted(set(stored_files) - present)
+
+    new_ids = [cid for cid in wanted if cid not in stored]
+    vectors = _vectors_for(collection, new_ids, wanted, stored, settings, report, progress)
+    sentences = open_sentences(settings, create=True)
+    # Sentences first, chunks second, deletions last: a crash at any point leaves rows that the
+    # next run finds and completes, never a chunk whose sentences are missing.
+    _add_sentences(sentences, new_ids, wanted, settings)
+    for batch in in_batches(new_ids):
+        collection.upsert(
+            ids=batch,
+            embeddings=[vectors[cid] for cid in batch],
+            documents=[wanted[cid][0] for cid in batch],
+            metadatas=[wanted[cid][1] for cid in batch],
+        )
+    stale = [cid for cid in stored if cid not in wanted]
+    for batch in in_batches(stale):
+        collection.delete(ids=batch)
+        sentences.delete(where={"chunk": {"$in": batch}})
+    report.chunks_deleted = len(stale)
+    changed_meta = [cid for cid in wanted if cid in stored and stored[cid] != wanted[cid][1]]
+    for batch in in_batches(changed_meta):
+        collection.update(ids=batch, metadatas=[wanted[cid][1] for cid in batch])
+        report.updated.extend(sorted({wanted[c][1]["source"] for c in batch} - set(report.updated) - set(report.added)))
+        report.kept = [k for k in report.kept if k not in report.updated]
+    report.chunks_total = len(wanted)
+
+
+def _vectors_for(collection: Any, new_ids: list[str], wanted: dict[str, tuple[str, dict[str, Any]]],
+                 stored: dict[str, dict[str, Any]], settings: Settings, report: IndexReport,
+                 progress: Progress | None) -> dict[str, list[float]]:
+    """Vectors for new chunks: reuse a stored vector of the same text, embed the rest."""
+    by_sha = {m.get("embed_sha"): cid for cid, m in stored.items()}
+    reuse = {cid: by_sha[wanted[cid][1]["embed_sha"]] for cid in new_ids if wanted[cid][1]["embed_sha"] in by_sha}
+    vectors: dict[str, list[float]] = {}
+    for batch in in_batches(sorted(set(reuse.values()))):
+        got = collection.get(ids=batch, include=["embeddings"])
+        old = dict(zip(got["ids"], got["embeddings"]))
+        for cid, src in reuse.items():
+            if src in old:
+                vectors[cid] = list(old[src])
+    report.chunks_reused = len(vectors)
+    todo = [cid for cid in new_ids if cid not in vectors]
+    embedder = make_embedder(settings.embedding, settings.openai_api_key, settings.openai_base_url)
+    step = 256
+    for i in range(0, len(todo), step):
+        batch = todo[i : i + step]
+        texts = [embed_text(wanted[c][1]["title"], wanted[c][0]) for c in batch]
+        for cid, v in zip(batch, embedder.embed(texts)):
+            vectors[cid] = v.tolist()
+        if progress:
+            progress(min(i + step, len(todo)), len(todo))
+    report.chunks_embedded = len(todo)
+    return vectors
+
+
+def sentence_rows(chunk_id: str, text: str, meta: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(id, text, metadata) of each sentence of a chunk, for sentence-level search."""
+    rows = []
+    for i, (a, b) in enumerate(json.loads(meta["sentences"])):
+        rows.append((f"{chunk_id}:{i}", text[a:b], {"chunk": chunk_id, "source": meta["source"], "n": i}))
+    return rows
+
+
+def _add_sentences(sentences: Any, new_ids: list[str], wanted: dict[str, tuple[str, dict[str, Any]]],
+                   settings: Settings) -> None:
+    rows = [r for cid in new_ids for r in sentence_rows(cid, *wanted[cid])]
+    embedder = make_embedder(settings.embedding, settings.openai_api_key, settings.openai_base_url)
+    for batch in in_batches(rows, 512):
+        vectors = embedder.embed([r[1] for r in batch])
+        sentences.upsert(
+            ids=[r[0] for r in batch],
+            embeddings=[v.tolist() for v in vectors],
+            documents=[r[1] for r in batch],
+            metadatas=[r[2] for r in batch],
+        )

@@ -1,0 +1,97 @@
+"""The `qa` command: index, ask. Errors become one line of advice, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from qa.config import Settings, settings_from_env
+from qa.errors import QAError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = settings_from_env(articles=args.articles, store=args.store)
+        return int(args.run(settings, args))
+    except QAError as e:
+        print(f"qa: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--articles", help="folder of .txt/.md articles (default: $QA_ARTICLES or ./articles)")
+    common.add_argument("--store", help="index folder (default: $QA_STORE or ./store)")
+    parser = argparse.ArgumentParser(prog="qa", description="Answer questions from news articles, with citations.")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    p = sub.add_parser("index", parents=[common], help="build or update the index")
+    p.add_argument("--rebuild", action="store_true", help="drop the index and build it anew")
+    p.set_defaults(run=_index)
+
+    p = sub.add_parser("ask", parents=[common], help="answer one question")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+    p.set_defaults(run=_ask)
+    return parser
+
+
+def _index(settings: Settings, args: argparse.Namespace) -> int:
+    from index import build_index
+
+    report = build_index(settings, rebuild=args.rebuild, progress=_progress_bar())
+    for source, reason in report.skipped:
+        print(f"warning: skipped {source}: {reason}", file=sys.stderr)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(
+        f"added {len(report.added)}, updated {len(report.updated)}, removed {len(report.removed)}, "
+        f"kept {len(report.kept)}, skipped {len(report.skipped)} files; "
+        f"{report.chunks_embedded} chunks embedded, {report.chunks_reused} reused, "
+        f"{report.chunks_deleted} deleted, {report.chunks_total} in the index"
+    )
+    for label, items in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
+        for source in items:
+            print(f"  {label}: {source}")
+    return 0
+
+
+def _ask(settings: Settings, args: argparse.Namespace) -> int:
+    import qa
+
+    answer = qa.load(settings=settings).ask(args.question)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(answer.text)
+        if answer.citations:
+            print("\nSources:\n" + answer.sources_text())
+    return 0
+
+
+def _progress_bar():  # type: ignore[no-untyped-def]
+    """A progress bar on stderr for runs long enough to need one."""
+    state: dict[str, object] = {}
+
+    def progress(done: int, total: int) -> None:
+        if total < 512:
+            return
+        from tqdm import tqdm
+
+        bar = state.get("bar")
+        if bar is None:
+            bar = state["bar"] = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr)
+        bar.update(done - bar.n)  # type: ignore[attr-defined]
+        if done >= total:
+            bar.close()  # type: ignore[attr-defined]
+
+    return progress
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

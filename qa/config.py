@@ -1,0 +1,89 @@
+"""All configuration, in one typed object built from arguments, then environment, then defaults.
+
+Nothing else in the code reads `os.environ`: build a `Settings` at the edge (CLI, UI, `qa.load`)
+and pass it down.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the articles and the store are, how text is chunked and embedded, which LLM answers."""
+
+    articles: Path = PROJECT_DIR / "articles"
+    store: Path = PROJECT_DIR / "store"
+    chroma_url: str | None = None  # QA_CHROMA_URL: use a `chroma run` server instead of `store`
+    collection: str = "articles"
+    embedding: str = "minilm"  # or "openai:<model>", e.g. "openai:text-embedding-3-small"
+    chunk_tokens: int = 200  # word pieces per chunk; the model reads 254 plus [CLS] and [SEP]
+    top_k: int = 8  # passages retrieved per question
+    openai_api_key: str | None = field(default=None, repr=False)
+    openai_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout: float = 30.0  # seconds, for one whole request
+    llm_retries: int = 2  # retries after the first try, done once (by the SDK), bounded
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.openai_api_key)
+
+    @property
+    def index_signature(self) -> dict[str, str]:
+        """What the stored vectors depend on; a store built with other values must be re-indexed."""
+        return {"embedding": self.embedding, "chunk_tokens": str(self.chunk_tokens), "schema": "1"}
+
+    def with_paths(self, articles: str | Path | None = None, store: str | Path | None = None) -> Settings:
+        """A copy with other corpus or store folders (None keeps the current one)."""
+        return replace(
+            self,
+            articles=Path(articles).expanduser().resolve() if articles else self.articles,
+            store=Path(store).expanduser().resolve() if store else self.store,
+        )
+
+
+def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Settings from `env` (default: the process environment) and explicit overrides.
+
+    Example: settings_from_env({"QA_STORE": "/tmp/s"}).store == Path("/tmp/s")
+    """
+    env = os.environ if env is None else env
+    values: dict[str, object] = {}
+    paths = {"articles": "QA_ARTICLES", "store": "QA_STORE"}
+    for name, var in paths.items():
+        if env.get(var):
+            values[name] = Path(env[var]).expanduser().resolve()
+    text = {
+        "chroma_url": "QA_CHROMA_URL",
+        "embedding": "QA_EMBEDDING",
+        "openai_api_key": "OPENAI_API_KEY",
+        "openai_base_url": "OPENAI_BASE_URL",
+        "llm_model": "QA_LLM_MODEL",
+    }
+    for name, var in text.items():
+        if env.get(var):
+            values[name] = env[var]
+    numbers = {"llm_timeout": ("QA_LLM_TIMEOUT", float), "llm_retries": ("QA_LLM_RETRIES", int)}
+    for name, (var, kind) in numbers.items():
+        if env.get(var):
+            values[name] = _number(var, env[var], kind)
+    for name, value in overrides.items():
+        if value is not None:
+            values[name] = Path(value).expanduser().resolve() if name in paths else value
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def _number(var: str, raw: str, kind: type) -> float | int:
+    from qa.errors import ConfigError
+
+    try:
+        return kind(raw)  # type: ignore[no-any-return]
+    except ValueError:
+        raise ConfigError(f"{var}={raw!r} is not a number; set it to e.g. 30, or unset it.") from None

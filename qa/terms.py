@@ -1,0 +1,69 @@
+"""Words that carry meaning: stemmed, lower-case, stop words out; and how rare each is."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+STOP = set(
+    """a about above after again against all also am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had has
+    have having he her here hers herself him himself his how i if in into is it its itself just me more
+    most my myself no nor not now of off on once only or other our ours out over own same she should so
+    some such than that the their theirs them themselves then there these they this those through to too
+    under until up very was we were what when where which while who whom why will with would you your
+    yours ever said say says tell told according article articles text did does two one time
+    news report reported mention mentioned happen happened""".split()
+)
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    return str(_stemmer().stemWord(_fold(word)))
+
+
+def _fold(word: str) -> str:
+    """Lower-case and strip accents and possessives. Example: "Erdoğan's" -> "erdogan"."""
+    import unicodedata
+
+    word = re.sub(r"['’]s$", "", word.lower())
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
+def terms(text: str) -> list[str]:
+    """Content stems in order. Example: terms("When did Russia lift the ban?") == ["russia", "lift", "ban"]."""
+    return [_stem(w) for w in _WORD.findall(text) if w.lower() not in STOP and len(w) > 1]
+
+
+class Rarity:
+    """Inverse document frequency of stems over a set of passages."""
+
+    def __init__(self, passages: Iterable[str]) -> None:
+        self.df: Counter[str] = Counter()
+        self.n = 0
+        for p in passages:
+            self.n += 1
+            self.df.update(set(terms(p)))
+
+    def idf(self, stem: str) -> float:
+        return math.log((self.n + 1) / (self.df.get(stem, 0) + 0.5))
+
+    def known(self, stem: str) -> bool:
+        return stem in self.df
+
+    def coverage(self, wanted: list[str], present: set[str]) -> float:
+        """Share of the wanted stems' weight found in `present`. Example: (["a","b"], {"a"}) -> ~0.5."""
+        total = sum(self.idf(t) for t in set(wanted))
+        return sum(self.idf(t) for t in set(wanted) if t in present) / total if total else 0.0

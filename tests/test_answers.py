@@ -1,0 +1,89 @@
+"""Offline answers: exact citations, the facts asked for, and abstention when the articles are silent."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from qa.config import PROJECT_DIR, Settings
+from qa.errors import QuestionError
+
+QUESTIONS = [json.loads(line) for line in (PROJECT_DIR / "eval" / "questions.jsonl").read_text().splitlines()]
+SINGLE_TURN = [q for q in QUESTIONS if not q["history"]]
+
+
+def has_fact(text: str, fact: str) -> bool:
+    return any(alt.lower() in text.lower() for alt in fact.split("|"))
+
+
+@pytest.fixture(scope="module")
+def answers(engine):  # type: ignore[no-untyped-def]
+    return {q["id"]: engine.ask(q["question"]) for q in SINGLE_TURN}
+
+
+def test_every_citation_quotes_its_file_exactly(answers, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    checked = 0
+    for a in answers.values():
+        for c in a.citations:
+            for p in [c, *c.also]:
+                with open(settings.articles / p.source, encoding="utf-8") as f:
+                    assert f.read()[p.start : p.end] == p.quote
+                checked += 1
+    assert checked > 50
+
+
+def test_markers_and_citations_match(answers) -> None:  # type: ignore[no-untyped-def]
+    for a in answers.values():
+        markers = {int(n) for n in re.findall(r"\[(\d+)\]", a.text)}
+        assert markers == {c.id for c in a.citations}, a.text
+        assert a.abstained == (not a.citations)
+
+
+def test_answerable_questions_get_their_facts(answers) -> None:  # type: ignore[no-untyped-def]
+    answerable = [q for q in SINGLE_TURN if q["answerable"]]
+    right = [q["id"] for q in answerable if all(has_fact(answers[q["id"]].text, f) for f in q["facts"])]
+    wrongly_abstained = [q["id"] for q in answerable if answers[q["id"]].abstained]
+    # Regression floor at today's measured level (0.47); issue 3's target is 0.95 and still open.
+    assert len(right) / len(answerable) >= 0.42, sorted({q["id"] for q in answerable} - set(right))
+    assert len(wrongly_abstained) / len(answerable) <= 0.05, wrongly_abstained
+
+
+def test_unanswerable_questions_abstain(answers) -> None:  # type: ignore[no-untyped-def]
+    unanswerable = [q for q in SINGLE_TURN if not q["answerable"]]
+    abstained = [q["id"] for q in unanswerable if answers[q["id"]].abstained]
+    # Regression floor at today's measured level (0.48); issue 3's target is 0.90 and still open.
+    assert len(abstained) / len(unanswerable) >= 0.40, sorted({q["id"] for q in unanswerable} - set(abstained))
+
+
+def test_the_issue_examples(engine) -> None:  # type: ignore[no-untyped-def]
+    a = engine.ask("When did Russia lift the ban on tourist flights to Turkey?")
+    assert "June 30" in a.text and a.citations[0].source == "001_1dfbcbbfd773fe7a.txt"
+    assert a.citations[0].date == "2016-08-09" and a.mode == "extractive"
+    for off_topic in ("What is the capital of Australia?", "What did the two leaders agree about wheat exports?"):
+        refused = engine.ask(off_topic)
+        assert refused.abstained and refused.citations == [] and "don't say" in refused.text
+
+
+def test_repeated_statement_is_one_citation_with_both_sources(engine) -> None:  # type: ignore[no-untyped-def]
+    a = engine.ask("What did the Kremlin say about the New Year's greetings?")
+    sources = {c.source for c in a.citations} | {p.source for c in a.citations for p in c.also}
+    assert {"002_93c4837e9acaa4b1.txt", "004_5df4bb0c1e35a75c.txt"} <= sources
+    quotes = [c.quote for c in a.citations]
+    assert sum("exchanged New Year" in q for q in quotes) == 1
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "\x00\x01", "?!?", "x" * 20_000])
+def test_bad_questions_are_refused_with_advice(engine, bad: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(QuestionError):
+        engine.ask(bad)
+    assert not engine.ask("Where did Putin host Erdogan in August 2016?").abstained
+
+
+def test_stream_yields_pieces_then_the_answer(engine) -> None:  # type: ignore[no-untyped-def]
+    from qa.schema import Answer
+
+    pieces = list(engine.stream("When did Russia lift the ban on tourist flights to Turkey?"))
+    assert isinstance(pieces[-1], Answer) and len(pieces) > 2
+    assert "".join(p for p in pieces[:-1] if isinstance(p, str)) == pieces[-1].text

@@ -1,0 +1,42 @@
+"""Every article gets its publication date, stated or inferred, with the reasoning written down."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from index.dates import month_days, stated_date
+from index.load import load_folder
+from index.pipeline import date_articles, parse
+from tests.conftest import ARTICLES
+
+EXPECTED = {
+    "000_3c12290efbff3d9b.txt": ("2016-06-29", "inferred"),  # "letter Monday" = 003's June 27 letter; call Wednesday
+    "001_1dfbcbbfd773fe7a.txt": ("2016-08-09", "inferred"),  # the St Petersburg meeting 003 reports
+    "002_93c4837e9acaa4b1.txt": ("2022-01-02", "stated"),  # URL ends in 02012022
+    "003_357cf64761681100.txt": ("2016-08-09", "stated"),  # "News 09 Aug 16"
+    "004_5df4bb0c1e35a75c.txt": ("2022-01-02", "inferred"),  # shares the Kremlin statement with 002
+}
+
+
+def test_dates_of_the_five_articles() -> None:
+    files, _, _ = load_folder(ARTICLES)
+    articles = [parse(f, 200) for f in files]
+    date_articles(articles)
+    got = {a.file.source: (a.dated.date.isoformat() if a.dated.date else None, a.dated.note) for a in articles}
+    for source, (date, how) in EXPECTED.items():
+        assert got[source][0] == date, f"{source}: {got[source]}"
+        assert got[source][1].startswith(how), got[source][1]
+
+
+def test_stated_date_forms() -> None:
+    assert stated_date("Home Page\nNews 09 Aug 16\n")[0] == dt.date(2016, 8, 9)  # type: ignore[index]
+    assert stated_date("Content retrieved from: https://x.net/a/02012022.")[0] == dt.date(2022, 1, 2)  # type: ignore[index]
+    assert stated_date("see https://x.com/2021/03/04/story") [0] == dt.date(2021, 3, 4)  # type: ignore[index]
+    assert stated_date("No date here.") is None
+
+
+def test_dates_without_a_year_take_the_articles_year() -> None:
+    assert month_days("On June 27, he wrote", dt.date(2016, 8, 9)) == [dt.date(2016, 6, 27)]
+    # A month-day later in the year than publication happened the year before.
+    assert month_days("since December 3", dt.date(2022, 1, 2)) == [dt.date(2021, 12, 3)]
+    assert month_days("on March 5, 2020", dt.date(2022, 1, 2)) == [dt.date(2020, 3, 5)]

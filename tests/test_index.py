@@ -1,0 +1,110 @@
+"""Indexing is idempotent, changes only what changed, and keeps exact offsets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from index import build_index
+from index.store import all_rows, open_collection, open_sentences, writer_lock
+from qa.config import Settings
+from qa.errors import CorpusError, IndexBusy, IndexMismatch
+
+
+def stored(settings: Settings) -> dict[str, dict]:
+    return dict(all_rows(open_collection(settings), ["metadatas"]))
+
+
+def test_second_run_changes_nothing(fresh: Settings) -> None:
+    first = build_index(fresh)
+    assert len(first.added) == 5 and first.chunks_embedded > 0
+    before = stored(fresh)
+    second = build_index(fresh)
+    assert (second.added, second.updated, second.removed) == ([], [], [])
+    assert len(second.kept) == 5 and second.chunks_embedded == 0
+    assert stored(fresh) == before
+
+
+def test_editing_one_file_replaces_only_its_chunks(fresh: Settings) -> None:
+    build_index(fresh)
+    before = stored(fresh)
+    path = fresh.articles / "002_93c4837e9acaa4b1.txt"
+    path.write_text(path.read_text(encoding="utf-8").replace("NATO member since 1952", "NATO member since 1952 (sic)"))
+    report = build_index(fresh)
+    after = stored(fresh)
+    assert report.updated == ["002_93c4837e9acaa4b1.txt"] and not report.added and not report.removed
+    changed = {m["source"] for i, m in before.items() if i not in after} | {
+        m["source"] for i, m in after.items() if i not in before
+    }
+    assert changed == {"002_93c4837e9acaa4b1.txt"}
+    assert 0 < report.chunks_embedded < len(after)
+
+
+def test_deleted_file_loses_its_chunks_and_sentences(fresh: Settings) -> None:
+    build_index(fresh)
+    (fresh.articles / "003_357cf64761681100.txt").unlink()
+    report = build_index(fresh)
+    assert report.removed == ["003_357cf64761681100.txt"]
+    assert all(m["source"] != "003_357cf64761681100.txt" for m in stored(fresh).values())
+    left = open_sentences(fresh).get(where={"source": "003_357cf64761681100.txt"})
+    assert left["ids"] == []
+
+
+def test_same_text_under_two_names_is_stored_once_per_source(fresh: Settings) -> None:
+    text = (fresh.articles / "000_3c12290efbff3d9b.txt").read_text(encoding="utf-8")
+    (fresh.articles / "sub").mkdir()
+    (fresh.articles / "sub" / "copy.md").write_text(text, encoding="utf-8")
+    build_index(fresh)
+    rows = stored(fresh).values()
+    original = sorted(m["start"] for m in rows if m["source"] == "000_3c12290efbff3d9b.txt")
+    copy = sorted(m["start"] for m in rows if m["source"] == "sub/copy.md")
+    assert original == copy and original
+    report = build_index(fresh)
+    assert report.chunks_embedded == 0
+
+
+def test_every_chunk_and_sentence_is_the_file_text_at_its_offsets(settings: Settings) -> None:
+    collection = open_collection(settings)
+    page = collection.get(include=["documents", "metadatas"])
+    assert page["ids"]
+    for doc, meta in zip(page["documents"], page["metadatas"]):
+        original = (settings.articles / meta["source"]).read_text(encoding="utf-8")
+        assert original[meta["start"] : meta["end"]] == doc
+        for a, b in json.loads(meta["sentences"]):
+            sentence = original[meta["start"] + a : meta["start"] + b]
+            assert sentence and sentence == doc[a:b]
+
+
+def test_chunks_fit_the_model_window(settings: Settings) -> None:
+    from index.encoder import MAX_TOKENS, default_encoder
+
+    docs = open_collection(settings).get(include=["documents"])["documents"]
+    assert max(default_encoder().count_tokens(d) for d in docs) <= MAX_TOKENS - 2
+
+
+def test_metadata_is_on_every_chunk(settings: Settings) -> None:
+    metas = list(stored(settings).values())
+    assert all(m["title"] and m["date"] and m["date_note"] for m in metas)
+    by_source = {m["source"]: m for m in metas}
+    assert by_source["001_1dfbcbbfd773fe7a.txt"]["outlet"] == "Anadolu Agency"
+    assert by_source["002_93c4837e9acaa4b1.txt"]["outlet"] == "Rudaw"
+    assert by_source["003_357cf64761681100.txt"]["title"] == "Russian, Turkish Presidents Meet to ‘Reset’ Relations"
+
+
+def test_store_built_with_other_settings_asks_for_a_reindex(settings: Settings) -> None:
+    from dataclasses import replace
+
+    with pytest.raises(IndexMismatch, match="Re-index"):
+        open_collection(replace(settings, chunk_tokens=100))
+
+
+def test_second_writer_is_told_another_is_running(fresh: Settings) -> None:
+    with writer_lock(fresh), pytest.raises(IndexBusy, match="Another `qa index`"):
+        build_index(fresh)
+
+
+def test_missing_articles_folder_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(CorpusError, match="--articles"):
+        build_index(Settings(articles=tmp_path / "nope", store=tmp_path / "store"))
