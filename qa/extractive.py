@@ -22,11 +22,13 @@ MAX_SENTENCES = 3
 ABSTAIN_TEXT = "The articles don't say. None of the indexed articles answers this question."
 # Weights of the answer score and the abstention rule; fitted on eval/dev.jsonl by
 # `python eval/calibrate.py`, which prints these numbers (see the README's eval section).
-W_DENSE, W_LEXICAL, W_TYPE, W_RANK = 0.55, 0.35, 0.08, 0.02
+W_DENSE, W_LEXICAL, W_TYPE, W_RANK = 0.55, 0.35, 0.12, 0.02
 # Abstain when the best sentences hold little of the question's weight AND are not close in
 # meaning: paraphrased questions have low word overlap, off-topic ones have both low.
 ABSTAIN_RULES = ((0.10, 0.55), (0.40, 0.40))  # (coverage below, cosine below) pairs
 KEEP_RATIO = 0.85  # a further sentence must score at least this share of the best one
+RECENT = re.compile(r"\b(last|latest|most recent(ly)?|recently|newest)\b", re.I)
+RECENT_BAND = 0.85  # "When did they last speak?": newest article among sentences this close in meaning
 
 
 @dataclass
@@ -40,7 +42,8 @@ class Scored:
 
 def answer(question: str, qvec: np.ndarray, sentences: list[Sentence], rarity: Rarity) -> Answer:
     """Choose, order and cite the sentences that answer `question`, or abstain."""
-    wanted = [t for t in terms(question) if t]
+    recent = bool(RECENT.search(question))
+    wanted = [t for t in terms(RECENT.sub(" ", question) if recent else question) if t]
     kind = question_kind(question)
     scored = sorted(
         (_score(s, qvec, wanted, kind, rarity) for s in sentences if len(s.text.split()) >= 4),
@@ -48,6 +51,8 @@ def answer(question: str, qvec: np.ndarray, sentences: list[Sentence], rarity: R
     )
     if not scored:
         return abstention(question)
+    if recent:
+        scored = _newest_first(scored)
     chosen = _choose(scored, wanted, rarity)
     coverage = rarity.coverage(wanted, set().union(*(c.stems for c in chosen)))
     if any(coverage < cov and chosen[0].dense < cos for cov, cos in ABSTAIN_RULES):
@@ -85,9 +90,24 @@ def _score(s: Sentence, qvec: np.ndarray, wanted: list[str], kind: str, rarity: 
     stems = set(terms(s.text)) | set(terms(s.meta.get("title", "")))
     dense = float(np.dot(qvec, s.vector))
     lexical = rarity.coverage(wanted, set(terms(s.text)))
-    fits = 1.0 if _fits(kind, s.text) else 0.0
+    fits = _fits_near(kind, s.text, wanted) if kind == "when" else (1.0 if _fits(kind, s.text) else 0.0)
     score = W_DENSE * dense + W_LEXICAL * lexical + W_TYPE * fits + W_RANK / (1 + s.chunk_rank)
     return Scored(s, score, dense, lexical, stems)
+
+
+def _fits_near(kind: str, text: str, wanted: list[str]) -> float:
+    """1 when a date sits within four words of a question word ("the July 15 coup"), 0.5 anywhere."""
+    if not _fits(kind, text):
+        return 0.0
+    words = re.findall(r"\w+", text)
+    stems = [set(terms(w)) for w in words]
+    hits = [i for i, st in enumerate(stems) if st & set(wanted)]
+    spans = [m for p in (FULL_DATE, MONTH_DAY, MONTH_YEAR, WEEKDAY) for m in p.finditer(text)]
+    for m in spans:
+        at = len(re.findall(r"\w+", text[: m.start()]))
+        if any(abs(at - h) <= 4 for h in hits):
+            return 1.0
+    return 0.5
 
 
 def _fits(kind: str, text: str) -> bool:
@@ -99,6 +119,18 @@ def _fits(kind: str, text: str) -> bool:
     if kind in ("who", "where"):
         return bool(re.search(r"\b[A-Z][a-z]+", text[1:]))
     return False
+
+
+def _newest_first(scored: list[Scored]) -> list[Scored]:
+    """For "last/latest" questions: sentences of the newest relevant article lead, best first.
+
+    Relevant: a sentence as close in meaning as RECENT_BAND of the closest one.
+    """
+    top = max(x.dense for x in scored)
+    newest = max(x.sentence.meta.get("date", "") for x in scored if x.dense >= top * RECENT_BAND)
+    return [x for x in scored if x.sentence.meta.get("date", "") == newest] + [
+        x for x in scored if x.sentence.meta.get("date", "") != newest
+    ]
 
 
 def _choose(scored: list[Scored], wanted: list[str], rarity: Rarity) -> list[Scored]:
@@ -114,15 +146,17 @@ def _choose(scored: list[Scored], wanted: list[str], rarity: Rarity) -> list[Sco
 
 
 def _conflicting_date(best: Scored, scored: list[Scored], wanted: list[str], rarity: Rarity) -> Scored | None:
-    """Another source's sentence about the same event that dates it differently."""
+    """Another source's sentence about the same event that dates it differently.
+
+    Same event: the sentence holds all but at most one of the question's words that the corpus
+    knows (so "coup attempt ... June 18" matches "When was the coup attempt in Turkey?").
+    """
     ours = _dates(best.sentence)
     if not ours:
         return None
-    event = [t for t in wanted if rarity.known(t)]
-    for cand in scored[1:12]:
-        if cand.sentence.source == best.sentence.source or cand.lexical < best.lexical * 0.8:
-            continue
-        if not set(event) <= (cand.stems | set(terms(cand.sentence.meta.get("title", "")))) and cand.lexical < 0.99:
+    event = {t for t in wanted if rarity.known(t)}
+    for cand in scored[1:20]:
+        if cand.sentence.source == best.sentence.source or len(event - cand.stems) > max(0, len(event) // 3):
             continue
         theirs = _dates(cand.sentence)
         if theirs and not (theirs & ours) and _same_kind(ours, theirs):
