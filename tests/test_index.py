@@ -108,3 +108,15 @@ def test_second_writer_is_told_another_is_running(fresh: Settings) -> None:
 def test_missing_articles_folder_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="--articles"):
         build_index(Settings(articles=tmp_path / "nope", store=tmp_path / "store"))
+
+
+def test_other_encodings_are_read_with_a_warning(fresh: Settings) -> None:
+    (fresh.articles / "latin1.txt").write_bytes("Café talks in Ankara.\n\nThe président spoke.\n".encode("latin-1"))
+    (fresh.articles / "utf16.md").write_text("Talks in Sochi.\n\nThe leaders met again.\n", encoding="utf-16")
+    report = build_index(fresh)
+    assert any(w.startswith("latin1.txt: not UTF-8") for w in report.warnings)
+    assert {"latin1.txt", "utf16.md"} <= set(report.added)
+    rows = [m for m in stored(fresh).values() if m["source"] == "latin1.txt"]
+    original = (fresh.articles / "latin1.txt").read_text(encoding=rows[0]["encoding"])
+    texts = [original[m["start"] : m["end"]] for m in rows]
+    assert texts and all("Café" in t or "président" in t for t in texts)
