@@ -46,7 +46,7 @@ def answer(question: str, qvec: np.ndarray, sentences: list[Sentence], rarity: R
     wanted = [t for t in terms(RECENT.sub(" ", question) if recent else question) if t]
     kind = question_kind(question)
     scored = sorted(
-        (_score(s, qvec, wanted, kind, rarity) for s in sentences if len(s.text.split()) >= 4),
+        (_score(s, qvec, wanted, kind, rarity) for s in sentences if _answer_like(s)),
         key=lambda x: -x.score,
     )
     if not scored:
@@ -57,8 +57,10 @@ def answer(question: str, qvec: np.ndarray, sentences: list[Sentence], rarity: R
     coverage = rarity.coverage(wanted, set().union(*(c.stems for c in chosen)))
     if any(coverage < cov and chosen[0].dense < cos for cov, cos in ABSTAIN_RULES):
         return abstention(question)
+    if not any(has_answer_type(kind, c.sentence.text, question) for c in chosen):
+        return abstention(question)  # on topic, but nothing of the kind asked for (a count, a name)
     conflicts: list[str] = []
-    if kind == "when":
+    if kind in ("when", "other"):
         other = _conflicting_date(chosen[0], scored, wanted, rarity)
         if other is not None:
             chosen = [chosen[0], other]
@@ -72,6 +74,32 @@ def abstention(question: str) -> Answer:
     return Answer(text=ABSTAIN_TEXT, citations=[], abstained=True, mode="extractive", question=question)
 
 
+def _answer_like(s: Sentence) -> bool:
+    """A sentence that can answer: not the headline, not a fragment."""
+    return len(s.text.split()) >= 4 and s.text.strip() != s.meta.get("title", "").strip()
+
+
+_CODES_AND_DATES = re.compile(
+    rf"{FULL_DATE.pattern}|{MONTH_DAY.pattern}|{MONTH_YEAR.pattern}|\b(?:19|20)\d\d\b|\b\w*[A-Za-z]-?\d+\w*\b"
+)
+_COUNT = re.compile(r"\d|\b(?:dozens?|hundreds?|thousands?|millions?|billions?|one|two|three|four|five|six|seven|"
+                    r"eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|several|half)\b", re.I)
+_NAME = re.compile(r"\b[A-Z][a-zğüşöçı]+(?:\s+[A-Z][a-zğüşöçı]+)+\b")
+
+
+def has_answer_type(kind: str, text: str, question: str) -> bool:
+    """Does the sentence hold the kind of thing asked for, beyond what the question already says?
+
+    Example: ("number", "bought S-400 batteries in 2019", "How many batteries?") -> False
+    """
+    if kind == "number":
+        return bool(_COUNT.search(_CODES_AND_DATES.sub(" ", text)))
+    if kind == "name":
+        asked = set(re.findall(r"\w+", question.lower()))
+        return any(not set(n.lower().split()) <= asked for n in _NAME.findall(text))
+    return True
+
+
 def question_kind(question: str) -> str:
     """when / number / who / where / other. Example: "How many were killed?" -> "number"."""
     q = question.lower()
@@ -79,6 +107,8 @@ def question_kind(question: str) -> str:
         return "when"
     if re.search(r"\bhow (many|much)\b|\bwhat (number|percentage)\b", q):
         return "number"
+    if re.search(r"\b(what|which) (was|is) the name\b|\bname of\b|\bwho (was|is) the\b", q):
+        return "name"
     if re.search(r"\bwho\b|\bwhose\b", q):
         return "who"
     if re.search(r"\bwhere\b|\bwhich (city|country|place)\b", q):
@@ -116,7 +146,7 @@ def _fits(kind: str, text: str) -> bool:
                     or WEEKDAY.search(text) or re.search(r"\b(19|20)\d\d\b", text))
     if kind == "number":
         return bool(re.search(r"\d|\b(dozens?|hundreds?|thousands?|millions?)\b", text))
-    if kind in ("who", "where"):
+    if kind in ("who", "where", "name"):
         return bool(re.search(r"\b[A-Z][a-z]+", text[1:]))
     return False
 
