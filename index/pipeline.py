@@ -139,16 +139,18 @@ def _sync(collection: Any, articles: list[Article], settings: Settings, report: 
     stored = dict(all_rows(collection, ["metadatas"]))
     stored_files = {m["source"]: m["file_sha"] for m in stored.values()}
     wanted = {cid: (text, meta) for a in articles for cid, text, meta in chunk_records(a)}
+    # Same text, new metadata (e.g. a date inferred from another article that changed).
+    changed_meta = [cid for cid in wanted if cid in stored and stored[cid] != wanted[cid][1]]
+    retagged = {wanted[cid][1]["source"] for cid in changed_meta}
     for a in articles:
-        source, sha = a.file.source, a.file.sha
+        source = a.file.source
         if source not in stored_files:
             report.added.append(source)
-        elif stored_files[source] != sha:
+        elif stored_files[source] != a.file.sha or source in retagged:
             report.updated.append(source)
         else:
             report.kept.append(source)
-    present = {a.file.source for a in articles}
-    report.removed = sorted(set(stored_files) - present)
+    report.removed = sorted(set(stored_files) - {a.file.source for a in articles})
 
     new_ids = [cid for cid in wanted if cid not in stored]
     vectors = _vectors_for(collection, new_ids, wanted, stored, settings, report, progress)
@@ -168,11 +170,8 @@ def _sync(collection: Any, articles: list[Article], settings: Settings, report: 
         collection.delete(ids=batch)
         sentences.delete(where={"chunk": {"$in": batch}})
     report.chunks_deleted = len(stale)
-    changed_meta = [cid for cid in wanted if cid in stored and stored[cid] != wanted[cid][1]]
     for batch in in_batches(changed_meta):
         collection.update(ids=batch, metadatas=[wanted[cid][1] for cid in batch])
-        report.updated.extend(sorted({wanted[c][1]["source"] for c in batch} - set(report.updated) - set(report.added)))
-        report.kept = [k for k in report.kept if k not in report.updated]
     report.chunks_total = len(wanted)
 
 

@@ -53,7 +53,7 @@ def answer(question: str, qvec: np.ndarray, sentences: list[Sentence], rarity: R
         return abstention(question)
     if recent:
         scored = _newest_first(scored)
-    chosen = _choose(scored, wanted, rarity)
+    chosen = _choose(scored)
     coverage = rarity.coverage(wanted, set().union(*(c.stems for c in chosen)))
     if any(coverage < cov and chosen[0].dense < cos for cov, cos in ABSTAIN_RULES):
         return abstention(question)
@@ -163,7 +163,7 @@ def _newest_first(scored: list[Scored]) -> list[Scored]:
     ]
 
 
-def _choose(scored: list[Scored], wanted: list[str], rarity: Rarity) -> list[Scored]:
+def _choose(scored: list[Scored]) -> list[Scored]:
     """The best sentence, then up to two more that score nearly as well and add something."""
     chosen = [scored[0]]
     for cand in scored[1:]:
