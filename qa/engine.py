@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from qa import extractive
+from qa.chat import Chat
 from qa.config import Settings, settings_from_env
 from qa.errors import IndexMissing, QuestionError
 from qa.retrieve import Retriever
@@ -40,21 +41,31 @@ class Engine:
         sources = {n.metadata["source"] for n in self.retriever.nodes.values()}
         return {"articles": len(sources), "chunks": self.retriever.chunk_count}
 
-    def ask(self, question: str) -> Answer:
-        """Answer one question from the articles, citing them, or say they don't cover it."""
+    def ask(self, question: str, *, resolved: str | None = None) -> Answer:
+        """Answer one question from the articles, citing them, or say they don't cover it.
+
+        `resolved` is the standalone form of a follow-up (see `chat()`); it is what gets searched.
+        """
         question = check_question(question)
-        qvec = self.retriever.embed(question)
-        hits = self.retriever.search(question, qvec)
+        search_for = check_question(resolved) if resolved else question
+        qvec = self.retriever.embed(search_for)
+        hits = self.retriever.search(search_for, qvec)
         sentences = self.retriever.sentences_of(hits)
-        result = extractive.answer(question, qvec, sentences, self.rarity)
+        result = extractive.answer(search_for, qvec, sentences, self.rarity)
+        result.question = question
+        result.resolved_question = search_for
         result.retrieved = _unique([h.meta["source"] for top in hits for h in [top, *top.also]])
         return result
 
-    def stream(self, question: str) -> Iterator[str | Answer]:
+    def stream(self, question: str, *, resolved: str | None = None) -> Iterator[str | Answer]:
         """Text pieces as they are produced, then the final Answer."""
-        result = self.ask(question)
+        result = self.ask(question, resolved=resolved)
         yield from re.findall(r"\S+\s*", result.text)
         yield result
+
+    def chat(self) -> Chat:
+        """A conversation: follow-up questions are resolved against its history."""
+        return Chat(self)
 
 
 def check_question(question: str) -> str:
