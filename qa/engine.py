@@ -50,8 +50,11 @@ class Engine:
         search_for = check_question(resolved) if resolved else question
         qvec = self.retriever.embed(search_for)
         hits = self.retriever.search(search_for, qvec)
+        parts = [(p, self.retriever.embed(p)) for p in extractive.parts_of(search_for)]
+        for p, vec in parts:  # a compound question: each part retrieves its own passages too
+            hits += [h for h in self.retriever.search(p, vec) if all(h.id != k.id for k in hits)]
         sentences = self.retriever.sentences_of(hits)
-        result = extractive.answer(search_for, qvec, sentences, self.rarity)
+        result = extractive.answer(search_for, qvec, sentences, self.rarity, parts)
         result.question = question
         result.resolved_question = search_for
         result.retrieved = _unique([h.meta["source"] for top in hits for h in [top, *top.also]])

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.dates import FULL_DATE, MONTH_DAY, MONTH_YEAR, WEEKDAY, month_days
+from index.dates import FULL_DATE, MONTH_DAY, MONTH_YEAR, MONTHS, WEEKDAY
+from qa.conflicts import Claim, claims, disagree
 from qa.retrieve import Sentence, same_passage
 from qa.schema import Answer, Citation, Passage
 from qa.terms import Rarity, terms
@@ -23,12 +24,17 @@ ABSTAIN_TEXT = "The articles don't say. None of the indexed articles answers thi
 # Weights of the answer score and the abstention rule, tuned by hand on eval/dev.jsonl (not on
 # eval/questions.jsonl, which measures them).
 W_DENSE, W_LEXICAL, W_TYPE, W_RANK = 0.55, 0.35, 0.12, 0.02
+W_YEAR = 0.08  # a question naming a year prefers articles published that year
 # Abstain when the best sentences hold little of the question's weight AND are not close in
 # meaning: paraphrased questions have low word overlap, off-topic ones have both low.
 ABSTAIN_RULES = ((0.10, 0.55), (0.40, 0.40))  # (coverage below, cosine below) pairs
 _DATE_PATTERNS = (FULL_DATE, MONTH_DAY, MONTH_YEAR, WEEKDAY)
-KEEP_RATIO = 0.85  # a further sentence must score at least this share of the best one
+KEEP_RATIO = 0.85  # a further sentence must score at least this share of the best one,
+GAIN_RATIO, MIN_GAIN = 0.60, 0.15  # or this share, when it adds this much of the question's weight
+SEVERAL_RATIO = 0.50  # or this share, from another article, when the question asks for several
+SEVERAL = re.compile(r"\b(both|each|reports|articles|accounts|coverage|sources|compared?)\b", re.I)
 RECENT = re.compile(r"\b(last|latest|most recent(ly)?|recently|newest)\b", re.I)
+CONFLICT_DEPTH = 20  # how far down the ranking to look for a source that disagrees
 RECENT_BAND = 0.85  # "When did they last speak?": newest article among sentences this close in meaning
 
 
@@ -41,34 +47,78 @@ class Scored:
     stems: set[str]
 
 
-def answer(question: str, qvec: np.ndarray, sentences: list[Sentence], rarity: Rarity) -> Answer:
-    """Choose, order and cite the sentences that answer `question`, or abstain."""
+def answer(question: str, qvec: np.ndarray, sentences: list[Sentence], rarity: Rarity,
+           parts: list[tuple[str, np.ndarray]] = ()) -> Answer:  # type: ignore[assignment]
+    """Choose, order and cite the sentences that answer `question`, or abstain.
+
+    `parts` are the sub-questions of a compound question (see `parts_of`) with their vectors:
+    each gets its best sentence.
+    """
     recent = bool(RECENT.search(question))
     wanted = [t for t in terms(RECENT.sub(" ", question) if recent else question) if t]
     kind = question_kind(question)
+    years = set(re.findall(r"\b(?:19|20)\d\d\b", question))
     scored = sorted(
-        (_score(s, qvec, wanted, kind, rarity) for s in sentences if _answer_like(s)),
+        (_score(s, qvec, wanted, kind, rarity, years) for s in sentences if _answer_like(s)),
         key=lambda x: -x.score,
     )
     if not scored:
         return abstention(question)
     if recent:
         scored = _newest_first(scored)
-    chosen = _choose(scored)
+    chosen = _choose(scored, wanted, rarity, bool(SEVERAL.search(question)) or len(years) > 1)
+    if parts:
+        chosen = _cover_parts(chosen, parts, sentences, rarity)
     coverage = rarity.coverage(wanted, set().union(*(c.stems for c in chosen)))
     if any(coverage < cov and chosen[0].dense < cos for cov, cos in ABSTAIN_RULES):
         return abstention(question)
     if not any(has_answer_type(kind, c.sentence.text, question) for c in chosen):
         return abstention(question)  # on topic, but nothing of the kind asked for (a count, a name)
-    conflicts: list[str] = []
-    if kind in ("when", "other"):
-        other = _conflicting_date(chosen[0], scored, wanted, rarity)
-        if other is not None:
-            chosen = [chosen[0], other]
-            conflicts.append(
-                f"{chosen[0].sentence.meta['source']} and {other.sentence.meta['source']} give different dates"
-            )
-    return _compose(question, _readable(chosen), conflicts, scored)
+    chosen = _readable(chosen)
+    clash = _conflict(chosen, scored, set(wanted))
+    if clash is None:
+        return _compose(question, chosen, None, scored)
+    mine, ours, other, theirs = clash
+    if kind == "when" and mine is chosen[0]:
+        chosen = [mine]  # the date asked for, and the other source's date: nothing else
+    elif mine not in chosen:
+        chosen = [chosen[0], mine]
+    chosen = [c for c in chosen if not same_passage(c.sentence.text, other.sentence.text)][: MAX_SENTENCES - 1]
+    what = "date" if ours.kind == "date" else "number"
+    note = (f"{mine.sentence.source} gives the {what} as {ours.text}; "
+            f"{other.sentence.source} gives {theirs.text}")
+    return _compose(question, [*chosen, other], (what, note), scored)
+
+
+_SPLIT = re.compile(r",?\s+(?:and|while|but)\s+(?=(?:what|how|when|which|where|who|why|did|does|do|is|was|were)\b)"
+                    r"|\s+compared (?:with|to)\s+|\s+versus\s+", re.I)
+
+
+def parts_of(question: str) -> list[str]:
+    """The sub-questions of a compound question; [] for a simple one.
+
+    Example: "What did Putin condemn in 2016, and what did he criticise in 2021?" ->
+    ["What did Putin condemn in 2016", "what did he criticise in 2021 (Putin)"]
+    """
+    pieces = [p.strip(" ,?") for p in _SPLIT.split(question) if len(p.split()) >= 3]
+    if len(pieces) < 2:
+        return []
+    names = " ".join(dict.fromkeys(n for n in re.findall(r"(?<!^)\b[A-Z][\w-]+", pieces[0]) if n.lower() not in MONTHS))
+    return [pieces[0], *(f"{p} ({names})" if names else p for p in pieces[1:])]
+
+
+def _cover_parts(chosen: list[Scored], parts: list[tuple[str, np.ndarray]], sentences: list[Sentence],
+                 rarity: Rarity) -> list[Scored]:
+    """The chosen sentences, with the best sentence of each sub-question put in first."""
+    best = []
+    for text, vec in parts:
+        wanted, kind = terms(text), question_kind(text)
+        top = max((_score(s, vec, wanted, kind, rarity, set()) for s in sentences if _answer_like(s)),
+                  key=lambda x: x.score, default=None)
+        if top is not None and all(top.sentence.text != b.sentence.text for b in best):
+            best.append(top)
+    rest = [c for c in chosen if all(c.sentence.text != b.sentence.text for b in best)]
+    return (best + rest)[:MAX_SENTENCES]
 
 
 def abstention(question: str) -> Answer:
@@ -117,12 +167,14 @@ def question_kind(question: str) -> str:
     return "other"
 
 
-def _score(s: Sentence, qvec: np.ndarray, wanted: list[str], kind: str, rarity: Rarity) -> Scored:
+def _score(s: Sentence, qvec: np.ndarray, wanted: list[str], kind: str, rarity: Rarity, years: set[str]) -> Scored:
     stems = set(terms(s.text)) | set(terms(s.meta.get("title", "")))
     dense = float(np.dot(qvec, s.vector))
     lexical = rarity.coverage(wanted, set(terms(s.text)))
     fits = _fits_near(kind, s.text, wanted) if kind == "when" else (1.0 if _fits(kind, s.text) else 0.0)
     score = W_DENSE * dense + W_LEXICAL * lexical + W_TYPE * fits + W_RANK / (1 + s.chunk_rank)
+    if years and s.meta.get("date", "")[:4] in years:
+        score += W_YEAR  # "What happened in 2022?": articles of that year first
     return Scored(s, score, dense, lexical, stems)
 
 
@@ -163,40 +215,41 @@ def _newest_first(scored: list[Scored]) -> list[Scored]:
     ]
 
 
-def _choose(scored: list[Scored]) -> list[Scored]:
-    """The best sentence, then up to two more that score nearly as well and add something."""
+def _choose(scored: list[Scored], wanted: list[str], rarity: Rarity, several: bool) -> list[Scored]:
+    """The best sentence, then up to two more that score nearly as well, or a little less well
+    but hold question words the chosen ones lack ("Crimea ... 2014" beside "S-400 ... 2019") or,
+    when the question asks for several sources, come from another article."""
     chosen = [scored[0]]
+    covered = scored[0].stems & set(wanted)
+    floor = scored[0].score * (SEVERAL_RATIO if several else GAIN_RATIO)
     for cand in scored[1:]:
-        if len(chosen) == MAX_SENTENCES or cand.score < scored[0].score * KEEP_RATIO:
+        if len(chosen) == MAX_SENTENCES or cand.score < floor:
             break
         if any(same_passage(cand.sentence.text, c.sentence.text) for c in chosen):
             continue
-        chosen.append(cand)
+        gain = rarity.coverage(wanted, (cand.stems & set(wanted)) - covered)
+        new_source = several and all(cand.sentence.source != c.sentence.source for c in chosen)
+        if cand.score >= scored[0].score * KEEP_RATIO or gain >= MIN_GAIN or new_source:
+            chosen.append(cand)
+            covered |= cand.stems & set(wanted)
     return chosen
 
 
-def _conflicting_date(best: Scored, scored: list[Scored], wanted: list[str], rarity: Rarity) -> Scored | None:
-    """Another source's sentence about the same event that dates it differently.
-
-    Same event: the sentence holds all but at most one of the question's words that the corpus
-    knows (so "coup attempt ... June 18" matches "When was the coup attempt in Turkey?").
-    """
-    ours = _dates(best.sentence)
-    if not ours:
-        return None
-    event = {t for t in wanted if rarity.known(t)}
-    for cand in scored[1:20]:
-        if cand.sentence.source == best.sentence.source or len(event - cand.stems) > max(0, len(event) // 3):
-            continue
-        theirs = _dates(cand.sentence)
-        if theirs and not (theirs & ours) and _same_kind(ours, theirs):
-            return cand
+def _conflict(chosen: list[Scored], scored: list[Scored], about: set[str]
+              ) -> tuple[Scored, Claim, Scored, Claim] | None:
+    """Two sources that state a different date or number for an event the question names
+    (see qa.conflicts); the chosen sentences are tried first."""
+    pool = _unique_by_text([*chosen, *scored[:CONFLICT_DEPTH]])
+    stated = [(x, c) for x in pool for c in claims(x.sentence.text, _published(x.sentence)) if c.event & about]
+    for i, (mine, ours) in enumerate(stated):
+        for other, theirs in stated[i + 1:]:
+            if other.sentence.source != mine.sentence.source and disagree(ours, theirs, about):
+                return mine, ours, other, theirs
     return None
 
 
-def _dates(s: Sentence) -> set[dt.date]:
-    published = _published(s)
-    return set(month_days(s.text, published)) if published else set()
+def _unique_by_text(xs: list[Scored]) -> list[Scored]:
+    return list({x.sentence.text: x for x in reversed(xs)}.values())[::-1]
 
 
 def _published(s: Sentence) -> dt.date | None:
@@ -204,11 +257,6 @@ def _published(s: Sentence) -> dt.date | None:
         return dt.date.fromisoformat(s.meta.get("date") or "")
     except ValueError:
         return None
-
-
-def _same_kind(a: set[dt.date], b: set[dt.date]) -> bool:
-    """Both sides date the event within a year of each other (not a 2016 event against 2022)."""
-    return any(abs((x - y).days) < 366 for x in a for y in b)
 
 
 def _readable(chosen: list[Scored]) -> list[Scored]:
@@ -219,7 +267,9 @@ def _readable(chosen: list[Scored]) -> list[Scored]:
     return sorted(chosen, key=lambda c: (order[c.sentence.source], c.sentence.start))
 
 
-def _compose(question: str, chosen: list[Scored], conflicts: list[str], scored: list[Scored]) -> Answer:
+def _compose(question: str, chosen: list[Scored], conflict: tuple[str, str] | None, scored: list[Scored]
+             ) -> Answer:
+    """The answer text: each sentence and its marker; a disagreeing source last, introduced as such."""
     citations: list[Citation] = []
     parts: list[str] = []
     for n, c in enumerate(chosen, start=1):
@@ -228,12 +278,12 @@ def _compose(question: str, chosen: list[Scored], conflicts: list[str], scored: 
                                   title=s.meta.get("title", ""), date=s.meta.get("date", ""),
                                   outlet=s.meta.get("outlet", ""), id=n, also=_repeats(s, scored)))
         text = s.text.strip()
-        if conflicts and n == 2:
-            parts.append(f"However, another source gives a different date: {text} [{n}]")
+        if conflict and n == len(chosen):
+            parts.append(f"However, another source gives a different {conflict[0]}: {text} [{n}]")
         else:
             parts.append(f"{text} [{n}]")
     return Answer(text=" ".join(parts), citations=citations, abstained=False, mode="extractive",
-                  question=question, conflicts=conflicts)
+                  question=question, conflicts=[conflict[1]] if conflict else [])
 
 
 def _repeats(s: Sentence, scored: list[Scored]) -> list[Passage]:
