@@ -202,3 +202,54 @@ def _safe(year: int, month: int, day: int) -> dt.date | None:
 
 def _words(s: str) -> list[str]:
     return re.findall(r"\w+", s.lower())
+
+
+_RELATIVE = re.compile(
+    rf"\b(?:(last|next|this) (month|year|week)|last {_MONTH}(?! \d)|(yesterday|today)"
+    r"|(?:on |last |this |earlier on |late |early )?(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday))\b",
+    re.I,
+)
+
+
+def relative_dates(sentence: str, published: dt.date) -> list[tuple[str, str]]:
+    """Relative dates of a sentence read against the article's date, as (phrase, date) pairs.
+
+    A weekday is the latest such day on or before publication; "last November" the latest
+    November before the month of publication. Example, published Thursday 2016-06-30:
+    relative_dates("Putin called on Wednesday, last month", ...) ==
+        [("on Wednesday", "June 29, 2016"), ("last month", "May 2016")]
+    """
+    out = []
+    for m in _RELATIVE.finditer(sentence):
+        which, unit, month, day, weekday = m.group(1), m.group(2), m.group(3), m.group(4), m.group(5)
+        if unit:
+            value = _relative_unit(which.lower(), unit.lower(), published)
+        elif month:
+            n = MONTHS[month.lower().rstrip(".")]
+            value = f"{_month_name(n)} {published.year if n < published.month else published.year - 1}"
+        elif day:
+            value = _long(published - dt.timedelta(days=1 if day.lower() == "yesterday" else 0))
+        else:
+            gap = (published.weekday() - WEEKDAYS.index(weekday.lower())) % 7
+            value = _long(published - dt.timedelta(days=gap))
+        if value:
+            out.append((m.group(0), value))
+    return out
+
+
+def _relative_unit(which: str, unit: str, published: dt.date) -> str:
+    if unit == "year":
+        return str(published.year + {"last": -1, "this": 0, "next": 1}[which])
+    if unit == "month":
+        first = published.replace(day=1)
+        d = first - dt.timedelta(days=1) if which == "last" else first + dt.timedelta(days=32 if which == "next" else 0)
+        return f"{_month_name(d.month)} {d.year}"
+    return ""  # "last week": too vague to show as a date
+
+
+def _month_name(n: int) -> str:
+    return dt.date(2000, n, 1).strftime("%B")
+
+
+def _long(d: dt.date) -> str:
+    return f"{d:%B} {d.day}, {d.year}"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.dates import FULL_DATE, MONTH_DAY, MONTH_YEAR, MONTHS, WEEKDAY
+from index.dates import FULL_DATE, MONTH_DAY, MONTH_YEAR, MONTHS, WEEKDAY, relative_dates
 from qa.conflicts import Claim, claims, disagree
 from qa.retrieve import Sentence, same_passage
 from qa.schema import Answer, Citation, Passage
@@ -269,19 +269,19 @@ def _readable(chosen: list[Scored]) -> list[Scored]:
 
 def _compose(question: str, chosen: list[Scored], conflict: tuple[str, str] | None, scored: list[Scored]
              ) -> Answer:
-    """The answer text: each sentence and its marker; a disagreeing source last, introduced as such."""
+    """The answer text: each sentence, its marker and its relative dates resolved; a disagreeing
+    source last, introduced as such."""
     citations: list[Citation] = []
     parts: list[str] = []
     for n, c in enumerate(chosen, start=1):
         s = c.sentence
-        citations.append(Citation(source=s.source, quote=s.text, start=s.start, end=s.end,
-                                  title=s.meta.get("title", ""), date=s.meta.get("date", ""),
-                                  outlet=s.meta.get("outlet", ""), id=n, also=_repeats(s, scored)))
-        text = s.text.strip()
+        published = _published(s)
+        dates = [f"{phrase} = {when}" for phrase, when in relative_dates(s.text, published)] if published else []
+        citations.append(Citation(**vars(passage_of(s)), id=n, also=_repeats(s, scored), dates=dates))
+        text = f"{s.text.strip()} [{n}]" + (f" ({'; '.join(dates)})" if dates else "")
         if conflict and n == len(chosen):
-            parts.append(f"However, another source gives a different {conflict[0]}: {text} [{n}]")
-        else:
-            parts.append(f"{text} [{n}]")
+            text = f"However, another source gives a different {conflict[0]}: {text}"
+        parts.append(text)
     return Answer(text=" ".join(parts), citations=citations, abstained=False, mode="extractive",
                   question=question, conflicts=[conflict[1]] if conflict else [])
 

@@ -142,8 +142,9 @@ def merge_repeats(hits: list[Hit]) -> list[Hit]:
 
 
 def same_passage(a: str, b: str) -> bool:
-    """Near-identical text. Example: '“a b c”' ~ '"a b c"' (quote marks and case ignored)."""
-    wa, wb = re.findall(r"\w+", a.lower()), re.findall(r"\w+", b.lower())
+    """Near-identical text. Example: '“a b c”' ~ '"a b c"' (quote marks and case ignored); spelling
+    variants count as the same word when their first five letters agree (criticised ~ criticized)."""
+    wa, wb = [w[:5] for w in re.findall(r"\w+", a.lower())], [w[:5] for w in re.findall(r"\w+", b.lower())]
     if wa == wb:
         return True
     if min(len(wa), len(wb)) < 8 or abs(len(wa) - len(wb)) > max(len(wa), len(wb)) * 0.2:

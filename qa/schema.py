@@ -25,6 +25,7 @@ class Citation(Passage):
 
     id: int = 0
     also: list[Passage] = field(default_factory=list)
+    dates: list[str] = field(default_factory=list)  # the quote's relative dates: "last month = December 2021"
 
 
 @dataclass

@@ -121,3 +121,18 @@ def test_answer_must_hold_what_was_asked(kind: str, text: str, question: str, ex
     from qa.extractive import has_answer_type
 
     assert has_answer_type(kind, text, question) is expected
+
+
+def test_relative_dates_in_an_answer_are_resolved_against_the_article_date(engine) -> None:  # type: ignore[no-untyped-def]
+    a = engine.ask("What did Putin criticise Kyiv for deploying?")
+    drones = next(c for c in a.citations if "drones" in c.quote and "Last month" in c.quote)
+    assert drones.dates == ["Last month = December 2021"]
+    assert "(Last month = December 2021)" in a.text
+
+
+def test_the_same_sentence_in_two_spellings_is_one_citation_with_both_sources(engine) -> None:  # type: ignore[no-untyped-def]
+    a = engine.ask("What did Putin criticise Kyiv for deploying?")
+    drones = [c for c in a.citations if "drones" in c.quote and "Last month" in c.quote]
+    assert len(drones) == 1  # "criticized Kyiv" (004) and "criticised Kiev" (002)
+    assert {drones[0].source, *(p.source for p in drones[0].also)} == {"002_93c4837e9acaa4b1.txt",
+                                                                     "004_5df4bb0c1e35a75c.txt"}

@@ -41,7 +41,8 @@ def test_these_sources_disagree(a: str, b: str, question: str) -> None:
         ("An attack in which more than 40 people, including foreigners, were killed.",
          "An attack in which dozens of people were killed and hundreds injured.", "How many people were killed?"),
         # the same date written two ways
-        ("The coup attempt of July 15 failed.", "On July 15, 2016 a coup attempt failed.", "When was the coup attempt?"),
+        ("The coup attempt of July 15 failed.", "On July 15, 2016 a coup attempt failed.",
+         "When was the coup attempt?"),
         # different events: a letter and a call
         ("On June 27, Erdogan sent a letter to Putin.", "On June 29, the two leaders held a phone call.",
          "When did Erdogan send the letter?"),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from index.dates import month_days, stated_date
+import pytest
+
+from index.dates import month_days, relative_dates, stated_date
 from index.load import load_folder
 from index.pipeline import date_articles, parse
 from tests.conftest import ARTICLES
@@ -40,3 +42,19 @@ def test_dates_without_a_year_take_the_articles_year() -> None:
     # A month-day later in the year than publication happened the year before.
     assert month_days("since December 3", dt.date(2022, 1, 2)) == [dt.date(2021, 12, 3)]
     assert month_days("on March 5, 2020", dt.date(2022, 1, 2)) == [dt.date(2020, 3, 5)]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "published", "expected"),
+    [
+        ("Putin called on Wednesday.", dt.date(2016, 6, 30), [("on Wednesday", "June 29, 2016")]),
+        ("The attack at Tuesday's airport.", dt.date(2016, 6, 30), [("Tuesday", "June 28, 2016")]),
+        ("They spoke on Thursday.", dt.date(2016, 6, 30), [("on Thursday", "June 30, 2016")]),
+        ("Last month, Putin criticized Kyiv.", dt.date(2022, 1, 2), [("Last month", "December 2021")]),
+        ("Turkey shot down a jet last November.", dt.date(2016, 6, 30), [("last November", "November 2015")]),
+        ("Relations soured last year.", dt.date(2016, 8, 9), [("last year", "2015")]),
+        ("It happened in November 2015.", dt.date(2016, 8, 9), []),
+    ],
+)
+def test_relative_dates_are_read_against_the_article_date(sentence, published, expected) -> None:  # type: ignore[no-untyped-def]
+    assert relative_dates(sentence, published) == expected
