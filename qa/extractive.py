@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.dates import FULL_DATE, MONTH_DAY, MONTH_YEAR, MONTHS, WEEKDAY, relative_dates
+from index.dates import FULL_DATE, MONTH_DAY, MONTH_YEAR, MONTHS, WEEKDAY, WEEKDAYS, relative_dates
 from qa.conflicts import Claim, claims, disagree
 from qa.retrieve import Sentence, same_passage
 from qa.schema import Answer, Citation, Passage
@@ -72,6 +72,8 @@ def answer(question: str, qvec: np.ndarray, sentences: list[Sentence], rarity: R
     coverage = rarity.coverage(wanted, set().union(*(c.stems for c in chosen)))
     if any(coverage < cov and chosen[0].dense < cos for cov, cos in ABSTAIN_RULES):
         return abstention(question)
+    if unknown_names(question, rarity):
+        return abstention(question)  # asks about someone or something no article names
     if not any(has_answer_type(kind, c.sentence.text, question) for c in chosen):
         return abstention(question)  # on topic, but nothing of the kind asked for (a count, a name)
     chosen = _readable(chosen)
@@ -133,9 +135,29 @@ def _answer_like(s: Sentence) -> bool:
 _CODES_AND_DATES = re.compile(
     rf"{FULL_DATE.pattern}|{MONTH_DAY.pattern}|{MONTH_YEAR.pattern}|\b(?:19|20)\d\d\b|\b\w*[A-Za-z]-?\d+\w*\b"
 )
-_COUNT = re.compile(r"\d|\b(?:dozens?|hundreds?|thousands?|millions?|billions?|one|two|three|four|five|six|seven|"
-                    r"eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|several|half)\b", re.I)
+_COUNT = re.compile(r"[\d,.]*\d[\d,.]*|\b(?:dozens?|hundreds?|thousands?|millions?|billions?|one|two|three|"
+                    r"four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|several|half)\b", re.I)
+_DURATION = re.compile(r"\b(\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|several|few|many)"
+                       r"[ -](minute|hour|day|week|month|year)s?\b", re.I)
 _NAME = re.compile(r"\b[A-Z][a-zğüşöçı]+(?:\s+[A-Z][a-zğüşöçı]+)+\b")
+
+
+def unknown_names(question: str, rarity: Rarity) -> list[str]:
+    """Names in the question (capitalised, not its first word) that no article contains, by
+    their words or their initials ("European Union" is known as "EU").
+
+    Example: "How did the Biden administration react?" -> ["Biden"]
+    """
+    names = re.findall(r"(?<=\s)[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*", question)
+    out = []
+    for name in names:
+        words = [w for w in name.split() if w.lower() not in MONTHS and w.lower() not in WEEKDAYS]
+        acronym = "".join(w[0] for w in words).lower()
+        if words and any(not rarity.known_like(t) for t in terms(" ".join(words))) and not (
+            len(words) > 1 and rarity.known(acronym)
+        ):
+            out.append(" ".join(words))
+    return out
 
 
 def has_answer_type(kind: str, text: str, question: str) -> bool:
@@ -144,11 +166,22 @@ def has_answer_type(kind: str, text: str, question: str) -> bool:
     Example: ("number", "bought S-400 batteries in 2019", "How many batteries?") -> False
     """
     if kind == "number":
-        return bool(_COUNT.search(_CODES_AND_DATES.sub(" ", text)))
+        return _count_near(_CODES_AND_DATES.sub(" ", text), question)
+    if kind == "duration":
+        return bool(_DURATION.search(text))
     if kind == "name":
         asked = set(re.findall(r"\w+", question.lower()))
         return any(not set(n.lower().split()) <= asked for n in _NAME.findall(text))
     return True
+
+
+def _count_near(text: str, question: str) -> bool:
+    """A count within four words of something the question asks about: "more than 40 people were killed"."""
+    asked = set(terms(" ".join(w for w in question.split() if not w[:1].isupper())))
+    words = re.findall(r"[\w-]+", text)
+    counts = [i for i, w in enumerate(words) if _COUNT.fullmatch(w)]
+    near = [i for i, w in enumerate(words) if set(terms(w)) & asked]
+    return any(abs(i - j) <= 4 for i in counts for j in near)
 
 
 def question_kind(question: str) -> str:
@@ -156,6 +189,8 @@ def question_kind(question: str) -> str:
     q = question.lower()
     if re.search(r"\b(when|what date|which date|what day|what year|which year|how long ago)\b", q):
         return "when"
+    if re.search(r"\bhow long\b(?! (before|after|ago|since|had|has|have))", q):
+        return "duration"
     if re.search(r"\bhow (many|much)\b|\bwhat (number|percentage)\b", q):
         return "number"
     if re.search(r"\b(what|which) (was|is) the name\b|\bname of\b|\bwho (was|is) the\b", q):

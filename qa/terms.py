@@ -56,12 +56,19 @@ class Rarity:
         for p in passages:
             self.n += 1
             self.df.update(set(terms(p)))
+        self._prefixes = {s[:5] for s in self.df if len(s) >= 5}
 
     def idf(self, stem: str) -> float:
         return math.log((self.n + 1) / (self.df.get(stem, 0) + 0.5))
 
     def known(self, stem: str) -> bool:
         return stem in self.df
+
+    def known_like(self, stem: str) -> bool:
+        """Known, or a known stem shares its first five letters: "syrian" ~ "syria"."""
+        if stem in self.df:
+            return True
+        return len(stem) >= 5 and stem[:5] in self._prefixes
 
     def coverage(self, wanted: list[str], present: set[str]) -> float:
         """Share of the wanted stems' weight found in `present`. Example: (["a","b"], {"a"}) -> ~0.5."""

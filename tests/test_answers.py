@@ -45,16 +45,16 @@ def test_answerable_questions_get_their_facts(answers) -> None:  # type: ignore[
     answerable = [q for q in SINGLE_TURN if q["answerable"]]
     right = [q["id"] for q in answerable if all(has_fact(answers[q["id"]].text, f) for f in q["facts"])]
     wrongly_abstained = [q["id"] for q in answerable if answers[q["id"]].abstained]
-    # Regression floor at today's measured level (0.51); issue 3's target is 0.95 and still open.
-    assert len(right) / len(answerable) >= 0.42, sorted({q["id"] for q in answerable} - set(right))
+    # Regression floor below the measured level (0.66); issue 3's target is 0.95 and still open.
+    assert len(right) / len(answerable) >= 0.60, sorted({q["id"] for q in answerable} - set(right))
     assert len(wrongly_abstained) / len(answerable) <= 0.05, wrongly_abstained
 
 
 def test_unanswerable_questions_abstain(answers) -> None:  # type: ignore[no-untyped-def]
     unanswerable = [q for q in SINGLE_TURN if not q["answerable"]]
     abstained = [q["id"] for q in unanswerable if answers[q["id"]].abstained]
-    # Regression floor at today's measured level (0.62); issue 3's target is 0.90 and still open.
-    assert len(abstained) / len(unanswerable) >= 0.55, sorted({q["id"] for q in unanswerable} - set(abstained))
+    # Regression floor below the measured level (0.76); issue 3's target is 0.90 and still open.
+    assert len(abstained) / len(unanswerable) >= 0.70, sorted({q["id"] for q in unanswerable} - set(abstained))
 
 
 def test_the_issue_examples(engine) -> None:  # type: ignore[no-untyped-def]
@@ -113,6 +113,10 @@ def test_compatible_figures_are_not_a_conflict(engine) -> None:  # type: ignore[
         ("number", "dozens of people were killed", "How many were killed?", True),
         ("number", "Turkey bought S-400 batteries in 2019", "How many batteries did Turkey buy?", False),
         ("number", "the July 15 coup attempt", "How many people were detained after the coup?", False),
+        ("number", "supplying combat drones to Ukraine ... separatists in two eastern regions",
+         "How many combat drones has Turkey supplied?", False),  # a count, but of something else
+        ("duration", "the leaders spoke for an hour", "How long did the call last?", True),
+        ("duration", "the leaders spoke on Wednesday", "How long did the call last?", False),
         ("name", "spokesperson Ibrahim Kalin said", "What is the name of the spokesman?", True),
         ("name", "Turkish and Russian ministers met in Sochi", "Who was the Russian minister in Sochi?", False),
     ],
@@ -136,3 +140,20 @@ def test_the_same_sentence_in_two_spellings_is_one_citation_with_both_sources(en
     assert len(drones) == 1  # "criticized Kyiv" (004) and "criticised Kiev" (002)
     assert {drones[0].source, *(p.source for p in drones[0].also)} == {"002_93c4837e9acaa4b1.txt",
                                                                      "004_5df4bb0c1e35a75c.txt"}
+
+
+@pytest.mark.parametrize(
+    ("question", "unknown"),
+    [
+        ("How did the Biden administration react to the call?", ["Biden"]),
+        ("What did they say about the Syrian city of Aleppo?", ["Aleppo"]),  # "Syrian" ~ "Syria"
+        ("Has Turkey applied to join the European Union?", []),  # known by its initials, "EU"
+        ("What did Putin say in August 2016?", []),  # months are not names
+    ],
+)
+def test_questions_about_names_no_article_contains_abstain(engine, question: str, unknown: list[str]) -> None:  # type: ignore[no-untyped-def]
+    from qa.extractive import unknown_names
+
+    assert unknown_names(question, engine.rarity) == unknown
+    if unknown:
+        assert engine.ask(question).abstained
