@@ -1,0 +1,150 @@
+"""Answer quality and speed against the naive baselines, measured in one run on the same questions.
+
+    .venv/bin/python -m bench.answers            # writes bench/answers.md
+
+Baselines (issue 3): the naive LlamaIndex pipeline's top-1 chunk; the single nearest sentence by
+cosine (same MiniLM vectors as ours); abstention by a cosine cut-off set so that at most 5% of
+answerable questions abstain. Questions: the single-turn ones of eval/questions.jsonl.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTIONS = ROOT / "eval" / "questions.jsonl"
+SAMPLE = "When did Russia lift the ban on tourist flights to Turkey?"
+
+
+def has_fact(text: str, fact: str) -> bool:
+    return any(_norm(alt) in _norm(text) for alt in fact.split("|"))
+
+
+def _norm(s: str) -> str:
+    s = unicodedata.normalize("NFKD", s.replace("’", "'").replace("\u00a0", " ").lower())
+    return "".join(c for c in s if not unicodedata.combining(c))
+
+
+def _facts_in(text: str, q: dict) -> bool:
+    return all(has_fact(text, f) for f in q["facts"])
+
+
+def _pct(xs: list[float], p: float) -> float:
+    return float(np.percentile(xs, p)) if xs else float("nan")
+
+
+def ours(questions: list[dict], store: Path) -> dict:
+    import qa
+
+    engine = qa.load(store=store)
+    for q in questions[:5]:
+        engine.ask(q["question"])  # warm up
+    answers, times = {}, []
+    for _ in range(3):
+        for q in questions:
+            t = time.perf_counter()
+            answers[q["id"]] = engine.ask(q["question"])
+            times.append((time.perf_counter() - t) * 1000)
+    return {"answers": answers, "ms": times, "engine": engine}
+
+
+def nearest_sentence(questions: list[dict], engine) -> dict:  # type: ignore[no-untyped-def]
+    rows = engine.retriever.sentences.get(include=["documents", "embeddings"])
+    texts, vectors = rows["documents"], np.asarray(rows["embeddings"], dtype=np.float32)
+    out = {}
+    for q in questions:
+        sims = vectors @ engine.retriever.embed(q["question"])
+        best = int(np.argmax(sims))
+        out[q["id"]] = (texts[best], float(sims[best]))
+    return out
+
+
+def naive(questions: list[dict]) -> dict:
+    from bench.naive import NaivePipeline
+
+    t = time.perf_counter()
+    pipeline = NaivePipeline(ROOT / "articles")
+    build_s = time.perf_counter() - t
+    top1, times = {}, []
+    for _ in range(3):
+        for q in questions:
+            t = time.perf_counter()
+            hits = pipeline.retrieve(q["question"], k=1)
+            times.append((time.perf_counter() - t) * 1000)
+            top1[q["id"]] = hits[0].node.get_content() if hits else ""
+    return {"top1": top1, "ms": times, "build_s": build_s, "chunks": len(pipeline.nodes)}
+
+
+def cold_ask(store: Path, runs: int = 3) -> list[float]:
+    qa_bin = str(Path(sys.executable).parent / "qa")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run([qa_bin, "ask", "--store", str(store), SAMPLE], check=True, capture_output=True, env=env)
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def main() -> int:
+    questions = [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line.strip()]
+    single = [q for q in questions if not q["history"]]
+    answerable = [q for q in single if q["answerable"]]
+    unanswerable = [q for q in single if not q["answerable"]]
+    store = Path(tempfile.mkdtemp(prefix="bench-answers-"))
+    mine = ours(single, store)
+    near = nearest_sentence(single, mine["engine"])
+    base = naive(single)
+    cold = cold_ask(store)
+
+    def rate(ok: list[bool]) -> str:
+        return f"{sum(ok) / len(ok):.0%} ({sum(ok)}/{len(ok)})"
+
+    a = mine["answers"]
+    ours_facts = [not a[q["id"]].abstained and _facts_in(a[q["id"]].text, q) for q in answerable]
+    ours_abstain = [a[q["id"]].abstained for q in unanswerable]
+    ours_false = [a[q["id"]].abstained for q in answerable]
+    near_facts = [_facts_in(near[q["id"]][0], q) for q in answerable]
+    cutoff = _pct([near[q["id"]][1] for q in answerable], 5)  # at most 5% of answerable abstain
+    near_abstain = [near[q["id"]][1] < cutoff for q in unanswerable]
+    naive_facts = [_facts_in(base["top1"][q["id"]], q) for q in answerable]
+    p50, p95 = _pct(mine["ms"], 50), _pct(mine["ms"], 95)
+    n50, n95 = _pct(base["ms"], 50), _pct(base["ms"], 95)
+    report = f"""# Answers: this project against the naive baselines
+
+Measured in one run by `python -m bench.answers` on the {len(single)} single-turn questions of
+`eval/questions.jsonl` ({len(answerable)} answerable, {len(unanswerable)} unanswerable), five articles.
+
+| | facts in the answer | unanswerable that abstain | answerable that abstain |
+|---|---|---|---|
+| this project (extractive, offline) | {rate(ours_facts)} | {rate(ours_abstain)} | {rate(ours_false)} |
+| nearest sentence by cosine | {rate(near_facts)} | {rate(near_abstain)} (cut-off {cutoff:.3f}) | 5% by construction |
+| naive LlamaIndex top-1 chunk ({base['chunks']} chunks of 1024 tokens) | {rate(naive_facts)} | never | 0% |
+
+| speed | this project | naive pipeline | ratio |
+|---|---|---|---|
+| warm answer, p50 | {p50:.1f} ms (`engine.ask`) | {n50:.1f} ms (retrieve top-1 only) | {p50 / n50:.2f}x |
+| warm answer, p95 | {p95:.1f} ms | {n95:.1f} ms | {p95 / n95:.2f}x |
+| cold `qa ask`, median of {len(cold)} | {statistics.median(cold):.2f} s | | |
+| build the index (5 articles) | see `qa index` | {base['build_s']:.1f} s (incl. model load) | |
+
+The naive top-1 chunk is a whole article here (the articles are shorter than 1024 tokens), so
+"facts in the chunk" is an upper bound for what an answer drawn from it could hold.
+"""
+    (ROOT / "bench" / "answers.md").write_text(report)
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
