@@ -46,7 +46,7 @@ def clean(reply: str) -> str:
 def abstains(reply: str) -> bool:
     """The model said the passages do not answer (and cited nothing)."""
     reply = clean(reply)
-    return not reply or (bool(_ABSTAINS.match(reply)) and not MARKS.search(reply)) or reply == ABSTAIN
+    return (bool(_ABSTAINS.match(reply)) and not MARKS.search(reply)) or reply == ABSTAIN
 
 
 def check_reply(reply: str, passages: list[Numbered], retrieved: list[Sentence]) -> Checked:

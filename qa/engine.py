@@ -136,6 +136,8 @@ class Engine:
     def _checked(self, found: Found, reply: str) -> Answer:
         """The LLM's reply as an Answer, its citations checked against the passages given."""
         base = found.offline
+        if not cite.clean(reply):
+            raise LLMError(f"the model sent an empty reply: check QA_LLM_MODEL ({self.settings.llm_model})")
         if cite.abstains(reply):
             return replace(extractive.abstention(base.question), mode="llm", resolved_question=base.resolved_question,
                            retrieved=base.retrieved)

@@ -67,6 +67,14 @@ def assert_exact(answer: Answer, settings: Settings) -> None:
     assert {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)} == {c.id for c in answer.citations}
 
 
+def test_marker_forms_are_read() -> None:
+    from qa import cite
+
+    assert cite.clean("It was June 30. [1] Then [2, 3].") == "It was June 30 [1]. Then [2, 3]."
+    assert cite.segments("A [1] and B [2, 3][4].") == [("A", [1]), (" and B", [2, 3, 4]), (".", [])]
+    assert cite.abstains("The articles don't say.") and not cite.abstains("The articles don't say why, but X [1].")
+
+
 def test_mode_line_says_which_model_answers(llm: Engine, engine: Engine, server: FakeOpenAI) -> None:
     assert llm.mode == "llm" and llm.mode_line == f"LLM: test-model at {server.url}"
     assert engine.mode == "extractive" and "no OPENAI_API_KEY" in engine.mode_line
