@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 MAX_QUESTION_CHARS = 2000
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_LABEL = re.compile(r"^\s*(standalone )?question:\s*", re.I)  # "Standalone question: ..." -> "..."
 
 
 class Engine:
@@ -49,7 +50,7 @@ class Engine:
 
     @property
     def mode(self) -> str:
-        """"llm" when an LLM is configured (answers fall back to "extractive" when it fails)."""
+        """The answering mode: "llm" when an LLM is configured (an answer falls back to "extractive")."""
         return "llm" if self.llm else "extractive"
 
     @property
@@ -69,7 +70,7 @@ class Engine:
         With an LLM that fails, the answer is the offline one with a `notice` saying why.
         """
         found = self._find(question, resolved)
-        if self.llm is None:
+        if self.llm is None or not found.passages:
             return found.offline
         try:
             return self._checked(found, self.llm.complete(self._prompt(found)))
@@ -83,7 +84,7 @@ class Engine:
         LLM failure it is the offline answer (with a notice) in place of the pieces streamed.
         """
         found = self._find(question, resolved)
-        if self.llm is None:
+        if self.llm is None or not found.passages:
             yield from re.findall(r"\S+\s*", found.offline.text)
             yield found.offline
             return
@@ -106,7 +107,7 @@ class Engine:
             reply = self.llm.complete(prompt.condense_messages(history, question))
         except LLMError:
             return None
-        lines = [line.strip().strip('"“”') for line in reply.strip().splitlines() if line.strip()]
+        lines = [_LABEL.sub("", line).strip().strip('"“”') for line in cite.clean(reply).splitlines() if line.strip()]
         try:
             return check_question(lines[0]) if len(lines) == 1 else None
         except QuestionError:
@@ -115,7 +116,6 @@ class Engine:
     def chat(self) -> Chat:
         """A conversation: follow-up questions are resolved against its history."""
         return Chat(self)
-
 
     def _find(self, question: str, resolved: str | None) -> Found:
         """Retrieve for the question, and the offline answer (the fallback, and a conflict detector)."""
