@@ -49,6 +49,10 @@ class Chat:
 
     def resolve(self, question: str) -> str:
         """The question as a standalone one: a follow-up carries the previous question along."""
+        if self.turns and self.engine.llm is not None:
+            standalone = self.engine.standalone(question, self.turns)  # None when the LLM fails
+            if standalone:
+                return standalone
         if not self.turns or not _LEANS.search(question):
             return question
         previous = self.turns[-1][1].resolved_question or self.turns[-1][0]

@@ -64,13 +64,19 @@ def _index(settings: Settings, args: argparse.Namespace) -> int:
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
     import qa
 
-    answer = qa.load(settings=settings).ask(args.question)
+    engine = qa.load(settings=settings)
+    print(f"qa: {engine.mode_line}", file=sys.stderr)  # once per run, not in every answer
+    answer = engine.ask(args.question)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        print(answer.text)
-        if answer.citations:
-            print("\nSources:\n" + answer.sources_text())
+        return 0
+    if answer.notice:
+        print(f"qa: {answer.notice}", file=sys.stderr)
+    print(answer.text)
+    if answer.unsupported:
+        print("\nNot supported by the cited articles:\n" + "\n".join(f"  ! {s}" for s in answer.unsupported))
+    if answer.citations:
+        print("\nSources:\n" + answer.sources_text())
     return 0
 
 

@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from qa import extractive
+from qa import cite, extractive, prompt
 from qa.chat import Chat
 from qa.config import Settings, settings_from_env
-from qa.errors import IndexMissing, QuestionError
-from qa.retrieve import Retriever
+from qa.errors import IndexMissing, LLMError, QuestionError
+from qa.prompt import Numbered
+from qa.retrieve import Retriever, Sentence
 from qa.schema import Answer
 from qa.terms import Rarity
 
+if TYPE_CHECKING:
+    from qa.llm import LLM
+
 MAX_QUESTION_CHARS = 2000
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_LABEL = re.compile(r"^\s*(standalone )?question:\s*", re.I)  # "Standalone question: ..." -> "..."
 
 
 class Engine:
@@ -35,6 +42,21 @@ class Engine:
         encoder = make_embedder(settings.embedding, settings.openai_api_key, settings.openai_base_url)
         self.retriever = Retriever(collection, sentences, encoder, settings.top_k)
         self.rarity = Rarity(n.get_content() for n in self.retriever.nodes.values())
+        self.llm: LLM | None = None
+        if settings.llm_enabled:
+            from qa.llm import LLM
+
+            self.llm = LLM(settings)
+
+    @property
+    def mode(self) -> str:
+        """The answering mode: "llm" when an LLM is configured (an answer falls back to "extractive")."""
+        return "llm" if self.llm else "extractive"
+
+    @property
+    def mode_line(self) -> str:
+        """One line for the CLI or UI to show once at start."""
+        return self.llm.describe() if self.llm else "offline (no OPENAI_API_KEY): answers quote the articles"
 
     @property
     def stats(self) -> dict[str, int]:
@@ -45,7 +67,58 @@ class Engine:
         """Answer one question from the articles, citing them, or say they don't cover it.
 
         `resolved` is the standalone form of a follow-up (see `chat()`); it is what gets searched.
+        With an LLM that fails, the answer is the offline one with a `notice` saying why.
         """
+        found = self._find(question, resolved)
+        if self.llm is None or not found.passages:
+            return found.offline
+        try:
+            return self._checked(found, self.llm.complete(self._prompt(found)))
+        except LLMError as e:
+            return _fallback(found.offline, e)
+
+    def stream(self, question: str, *, resolved: str | None = None) -> Iterator[str | Answer]:
+        """Text pieces as they are produced, then the final Answer.
+
+        The final Answer is what to show: its markers are checked and renumbered, and after an
+        LLM failure it is the offline answer (with a notice) in place of the pieces streamed.
+        """
+        found = self._find(question, resolved)
+        if self.llm is None or not found.passages:
+            yield from re.findall(r"\S+\s*", found.offline.text)
+            yield found.offline
+            return
+        pieces: list[str] = []
+        try:
+            for piece in self.llm.stream(self._prompt(found)):
+                pieces.append(piece)
+                yield piece
+            final = self._checked(found, "".join(pieces))
+        except LLMError as e:
+            final = _fallback(found.offline, e)
+        yield final
+
+    def standalone(self, question: str, turns: list[tuple[str, Answer]]) -> str | None:
+        """A follow-up rewritten by the LLM as a standalone question; None without an LLM or when it fails."""
+        if self.llm is None:
+            return None
+        history = [(q, cite.MARKS.sub("", a.text)) for q, a in turns]
+        try:
+            reply = self.llm.complete(prompt.condense_messages(history, question))
+        except LLMError:
+            return None
+        lines = [_LABEL.sub("", line).strip().strip('"“”') for line in cite.clean(reply).splitlines() if line.strip()]
+        try:
+            return check_question(lines[0]) if len(lines) == 1 else None
+        except QuestionError:
+            return None
+
+    def chat(self) -> Chat:
+        """A conversation: follow-up questions are resolved against its history."""
+        return Chat(self)
+
+    def _find(self, question: str, resolved: str | None) -> Found:
+        """Retrieve for the question, and the offline answer (the fallback, and a conflict detector)."""
         question = check_question(question)
         search_for = check_question(resolved) if resolved else question
         qvec = self.retriever.embed(search_for)
@@ -54,21 +127,59 @@ class Engine:
         for p, vec in parts:  # a compound question: each part retrieves its own passages too
             hits += [h for h in self.retriever.search(p, vec) if all(h.id != k.id for k in hits)]
         sentences = self.retriever.sentences_of(hits)
-        result = extractive.answer(search_for, qvec, sentences, self.rarity, parts)
-        result.question = question
-        result.resolved_question = search_for
-        result.retrieved = _unique([h.meta["source"] for top in hits for h in [top, *top.also]])
-        return result
+        offline = extractive.answer(search_for, qvec, sentences, self.rarity, parts)
+        offline.question = question
+        offline.resolved_question = search_for
+        offline.retrieved = _unique([h.meta["source"] for top in hits for h in [top, *top.also]])
+        return Found(offline, prompt.number(hits, sentences), sentences)
 
-    def stream(self, question: str, *, resolved: str | None = None) -> Iterator[str | Answer]:
-        """Text pieces as they are produced, then the final Answer."""
-        result = self.ask(question, resolved=resolved)
-        yield from re.findall(r"\S+\s*", result.text)
-        yield result
+    def _prompt(self, found: Found) -> list[dict[str, str]]:
+        return prompt.answer_messages(found.offline.resolved_question, found.passages, _conflict_note(found))
 
-    def chat(self) -> Chat:
-        """A conversation: follow-up questions are resolved against its history."""
-        return Chat(self)
+    def _checked(self, found: Found, reply: str) -> Answer:
+        """The LLM's reply as an Answer, its citations checked against the passages given."""
+        base = found.offline
+        if not cite.clean(reply):
+            raise LLMError(f"the model sent an empty reply: check QA_LLM_MODEL ({self.settings.llm_model})")
+        if cite.abstains(reply):
+            return replace(extractive.abstention(base.question), mode="llm", resolved_question=base.resolved_question,
+                           retrieved=base.retrieved)
+        checked = cite.check_reply(reply, found.passages, found.sentences)
+        return Answer(text=checked.text, citations=checked.citations, abstained=False, mode="llm",
+                      question=base.question, resolved_question=base.resolved_question,
+                      unsupported=checked.unsupported, conflicts=base.conflicts, retrieved=base.retrieved)
+
+
+@dataclass
+class Found:
+    """What retrieval found for one question."""
+
+    offline: Answer  # the extractive answer
+    passages: list[Numbered]  # the hits as numbered for the prompt
+    sentences: list[Sentence]  # every sentence of the hits and their repeats
+
+
+def _conflict_note(found: Found) -> str:
+    """When the offline answerer saw two dates for the event, which passages hold them."""
+    if not found.offline.conflicts:
+        return ""
+    cited = [_holding(found.passages, c.source, c.start) for c in found.offline.citations[-2:]]
+    if None in cited:
+        return "the passages may give different dates for this event."
+    return f"passages [{cited[0]}] and [{cited[1]}] give different dates for this event."
+
+
+def _holding(passages: list[Numbered], source: str, at: int) -> int | None:
+    """The number of the passage holding offset `at` of `source`."""
+    for p in passages:
+        start = int(p.hit.meta["start"])
+        if p.source == source and start <= at < start + len(p.hit.text):
+            return p.n
+    return None
+
+
+def _fallback(offline: Answer, e: LLMError) -> Answer:
+    return replace(offline, notice=f"Offline answer, the LLM failed: {e}.")
 
 
 def check_question(question: str) -> str:

@@ -82,10 +82,9 @@ def answer(question: str, qvec: np.ndarray, sentences: list[Sentence], rarity: R
         return _compose(question, chosen, None, scored)
     mine, ours, other, theirs = clash
     if kind == "when" and mine is chosen[0]:
-        chosen = [mine]  # the date asked for, and the other source's date: nothing else
-    elif mine not in chosen:
-        chosen = [chosen[0], mine]
-    chosen = [c for c in chosen if not same_passage(c.sentence.text, other.sentence.text)][: MAX_SENTENCES - 1]
+        chosen = []  # the date asked for, and the other source's date: nothing else
+    keep = [c for c in chosen if c is not mine and not same_passage(c.sentence.text, other.sentence.text)]
+    chosen = [*keep[: MAX_SENTENCES - 2], mine]  # the two disagreeing sentences come last, in this order
     what = "date" if ours.kind == "date" else "number"
     note = (f"{mine.sentence.source} gives the {what} as {ours.text}; "
             f"{other.sentence.source} gives {theirs.text}")

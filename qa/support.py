@@ -14,15 +14,26 @@ from dataclasses import dataclass, field
 
 from qa.terms import STOP, _fold, terms
 
-MIN_OVERLAP = 0.5  # calibrated in tests/test_support.py on paraphrases and near misses of article sentences
+# Calibrated in tests/test_support.py on 56 hand-written pairs from the articles (28 paraphrases, 28 near
+# misses): accuracy 0.80 at 0.65 and 0.70 (0.75 at 0.50, 0.73 at 0.20, 0.77 at 0.80); the lower of the two
+# best keeps more paraphrases. The 11 errors left are out of reach of a word-overlap threshold: a name the
+# quote gives as "he", a paraphrase in other words; and 7 wrong claims let through (a negation, an antonym,
+# swapped roles). Every other case, including all wrong numbers, dates and names, is right.
+MIN_OVERLAP = 0.65
+# "one" is left out: far more often a pronoun ("one says", "one of them") than a count.
 NUMBER_WORDS = {
-    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
+    "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
     "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "twenty": "20", "thirty": "30", "forty": "40",
     "fifty": "50", "hundred": "100", "thousand": "1000", "first": "1", "second": "2", "third": "3",
 }  # fmt: skip
+# A number word is a count to check unless it refers back: "the two leaders" is "both", not a count.
+_COUNTED = re.compile(rf"(?<!\bthe )\b(?:{'|'.join(NUMBER_WORDS)})\b", re.I)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
-_NAME = re.compile(r"\b[A-Z][\w’'-]*")
+_NAME = re.compile(r"\b[A-Z][^\W\d_]*(?:['’][^\W\d_]+)?")  # letters only: "S-400" -> "S", "G20" -> "G"
+_ACRONYM = re.compile(r"\b(?:[A-Z]\.){2,}")  # "U.N." is the name "UN"
+# Words about the sources themselves ("the articles disagree", "another source says") claim nothing to check.
+_ABOUT_SOURCES = {"disagre", "differ", "conflict", "sourc", "passag", "version", "anoth"}
 # Capitalised words that are not names: sentence openers and function words.
 _NOT_NAMES = {w.capitalize() for w in STOP} | {"However", "Meanwhile", "Also", "Yes", "No"}
 
@@ -37,15 +48,16 @@ class Support:
 def anchors(sentence: str) -> list[str]:
     """The numbers and names a quote must contain. Example: "Putin called on July 15, 2016" ->
     ["15", "2016", "Putin", "July"]."""
+    sentence = _acronyms(sentence)
     numbers = [_number(n) for n in _NUMBER.findall(sentence)]
-    numbers += [NUMBER_WORDS[w.lower()] for w in _WORD.findall(sentence) if w.lower() in NUMBER_WORDS]
-    names = [n.rstrip("’'-") for n in _NAME.findall(sentence) if n not in _NOT_NAMES and not n.isdigit()]
-    names = [re.sub(r"['’]s$", "", n) for n in names]
+    numbers += [NUMBER_WORDS[w.lower()] for w in _COUNTED.findall(sentence)]
+    names = [re.sub(r"['’]s$", "", n) for n in _NAME.findall(sentence) if n not in _NOT_NAMES]
     return list(dict.fromkeys(numbers + names))
 
 
 def check(sentence: str, quote: str, min_overlap: float = MIN_OVERLAP) -> Support:
     """Whether `quote` supports `sentence` (see the module doc)."""
+    quote = _acronyms(quote)
     quote_numbers = {_number(n) for n in _NUMBER.findall(quote)}
     quote_numbers |= {NUMBER_WORDS[w.lower()] for w in _WORD.findall(quote) if w.lower() in NUMBER_WORDS}
     quote_words = {_fold(w) for w in _WORD.findall(quote)}
@@ -56,7 +68,7 @@ def check(sentence: str, quote: str, min_overlap: float = MIN_OVERLAP) -> Suppor
                 missing.append(a)
         elif not _name_in(_fold(a), quote_words):
             missing.append(a)
-    wanted = set(terms(sentence))
+    wanted = set(terms(sentence)) - _ABOUT_SOURCES
     overlap = len(wanted & set(terms(quote))) / len(wanted) if wanted else 1.0
     return Support(supported=not missing and overlap >= min_overlap, overlap=round(overlap, 4), missing=missing)
 
@@ -68,6 +80,10 @@ def best(sentence: str, quotes: list[str]) -> tuple[int, Support]:
     checks = [check(sentence, q) for q in quotes]
     i = max(range(len(quotes)), key=lambda k: (checks[k].supported, -len(checks[k].missing), checks[k].overlap))
     return i, checks[i]
+
+
+def _acronyms(text: str) -> str:
+    return _ACRONYM.sub(lambda m: m.group().replace(".", ""), text)
 
 
 def _number(text: str) -> str:
