@@ -65,7 +65,9 @@ def evaluate_to(settings: Settings, questions_path: Path, k: int, out: Path,
     result = evaluate(engine, questions, k, articles)
     meta = {**result.meta, "questions": questions_path.name, "n_questions": len(questions),
             "questions_sha256": hashlib.sha256(questions_path.read_bytes()).hexdigest()}
-    doc = {"meta": meta, "metrics": summarise(result.results), "results": result.results}
+    summary = summarise(result.results)
+    meta["categories"] = list(summary["by_category"])  # the report's column order; JSON keys are sorted
+    doc = {"meta": meta, "metrics": summary, "results": result.results}
     verdicts = _judge(settings, questions, result.results, articles) if judge else None
     paths = report.write(out, doc, latency(result.results, result.timings), result.timings, verdicts)
     return doc, paths

@@ -48,7 +48,7 @@ def markdown(a: dict[str, Any], b: dict[str, Any], a_name: str, b_name: str) -> 
     lines = [f"# Eval comparison: A = `{a_name}`, B = `{b_name}`", ""]
     if a["meta"]["questions_sha256"] != b["meta"]["questions_sha256"]:
         lines += ["Note: the runs used different question files; paired figures use the shared ids.", ""]
-    scopes = ["overall", *[c for c in b["metrics"]["by_category"] if c in a["metrics"]["by_category"]]]
+    scopes = ["overall", *[c for c in b["meta"]["categories"] if c in a["metrics"]["by_category"]]]
     lines += ["## Figures", "", "| metric | scope | A | B | B − A |", "|---|---|---|---|---|"]
     for name in METRICS:
         for scope in scopes:

@@ -59,7 +59,7 @@ def cell(m: dict[str, Any]) -> str:
 def markdown(doc: dict[str, Any], latency: dict[str, Any], judge: dict[str, Any] | None = None) -> str:
     """The human report: headline table, per-category tables, latency, failing questions."""
     meta, summary = doc["meta"], doc["metrics"]
-    cats = list(summary["by_category"])
+    cats = meta["categories"]
     lines = [
         "# Evaluation report", "",
         f"Questions: `{meta['questions']}` ({meta['n_questions']}); k = {meta['k']}; index: "
@@ -108,7 +108,7 @@ def chart(doc: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     by_cat = doc["metrics"]["by_category"]
-    cats = list(by_cat)
+    cats = doc["meta"]["categories"]
     fig, ax = plt.subplots(figsize=(10, 4.5))
     width = 0.8 / len(CHART)
     for i, name in enumerate(CHART):

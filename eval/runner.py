@@ -124,12 +124,16 @@ def failed_checks(result: dict[str, Any]) -> list[str]:
 
 def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
     """Every metric overall and per category (categories in the standard order, then others sorted)."""
-    seen = {r["category"] for r in results}
-    order = [c for c in CATEGORIES if c in seen] + sorted(seen - set(CATEGORIES))
     return {
         "overall": aggregate(results),
-        "by_category": {c: aggregate([r for r in results if r["category"] == c]) for c in order},
+        "by_category": {c: aggregate([r for r in results if r["category"] == c]) for c in category_order(results)},
     }
+
+
+def category_order(results: list[dict[str, Any]]) -> list[str]:
+    """The categories present: the standard ones in their order, then others sorted."""
+    seen = {r["category"] for r in results}
+    return [c for c in CATEGORIES if c in seen] + sorted(seen - set(CATEGORIES))
 
 
 def aggregate(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -177,8 +181,8 @@ def _r(x: float | None) -> float | None:
 def latency(results: list[dict[str, Any]], timings: dict[str, float]) -> dict[str, dict[str, float]]:
     """p50/p95 milliseconds per answer, overall and per category."""
     groups: dict[str, list[float]] = {"overall": [timings[r["id"]] * 1000 for r in results]}
-    for r in results:
-        groups.setdefault(r["category"], []).append(timings[r["id"]] * 1000)
+    for category in category_order(results):
+        groups[category] = [timings[r["id"]] * 1000 for r in results if r["category"] == category]
     return {
         name: {"p50_ms": round(metrics.percentile(v, 50), 1), "p95_ms": round(metrics.percentile(v, 95), 1),
                "n": len(v)}
