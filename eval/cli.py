@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.config import PROJECT_DIR, Settings
-from qa.errors import QAError
+from qa.errors import LLMError, QAError
 
 QUESTIONS = PROJECT_DIR / "eval" / "questions.jsonl"
 THRESHOLDS = PROJECT_DIR / "eval" / "thresholds.json"
@@ -60,6 +60,7 @@ def evaluate_to(settings: Settings, questions_path: Path, k: int, out: Path,
     from index.load import load_folder
 
     questions = load_questions(questions_path)
+    llm = _judge_llm(settings) if judge else None  # a missing key is reported before the long run
     engine = qa.load(settings=settings)
     articles = {f.source: f.text for f in load_folder(settings.articles)[0]}
     result = evaluate(engine, questions, k, articles)
@@ -68,18 +69,29 @@ def evaluate_to(settings: Settings, questions_path: Path, k: int, out: Path,
     summary = summarise(result.results)
     meta["categories"] = list(summary["by_category"])  # the report's column order; JSON keys are sorted
     doc = {"meta": meta, "metrics": summary, "results": result.results}
-    verdicts = _judge(settings, questions, result.results, articles) if judge else None
+    verdicts = _judge(llm, settings.llm_model, questions, result.results, articles) if llm else None
     paths = report.write(out, doc, latency(result.results, result.timings), result.timings, verdicts)
     return doc, paths
 
 
-def _judge(settings: Settings, questions: list[Any], results: list[dict[str, Any]],
-           articles: dict[str, str]) -> dict[str, Any]:
-    from eval.judge import judge, make_llm
+def _judge_llm(settings: Settings) -> Any:
+    from eval.judge import make_llm
+
+    return make_llm(settings)
+
+
+def _judge(llm: Any, model: str, questions: list[Any], results: list[dict[str, Any]],
+           articles: dict[str, str]) -> dict[str, Any] | None:
+    """The judge's verdicts, or None (with a warning) when the LLM fails: the offline report stands."""
+    from eval.judge import judge
 
     quotes = {r["id"]: [c.get("quote") or articles[c["source"]][c["start"]:c["end"]] for c in r["citations"]]
               for r in results}
-    return judge(make_llm(settings), questions, results, quotes, settings.llm_model)
+    try:
+        return judge(llm, questions, results, quotes, model)
+    except LLMError as e:
+        print(f"qa eval: warning: {e}", file=sys.stderr)
+        return None
 
 
 def _print_headline(doc: dict[str, Any], paths: list[Path]) -> None:

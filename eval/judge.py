@@ -40,7 +40,8 @@ def judge(llm: Any, questions: list[Question], results: list[dict[str, Any]], qu
     verdicts: dict[str, dict[str, Any]] = {}
     try:
         for q, r in zip(questions, results):
-            answer, verdict = metrics.strip_markers(r["answer"]), {}
+            answer = metrics.strip_markers(r["answer"])
+            verdict: dict[str, Any] = {}
             if not r["abstained"] and quotes[q.id]:
                 verdict["faithful"] = faithful.evaluate(query=r["resolved_question"], response=answer,
                                                         contexts=quotes[q.id]).passing
@@ -49,7 +50,7 @@ def judge(llm: Any, questions: list[Question], results: list[dict[str, Any]], qu
                 verdict["correctness"], verdict["correct"] = result.score, result.passing
             verdicts[q.id] = verdict
     except Exception as e:  # the SDK's errors (key, timeout, connection) end the judging, not the eval
-        raise LLMError(f"The judge LLM failed ({type(e).__name__}: {e}); the offline report is still written.") from e
+        raise LLMError(f"The judge LLM failed ({type(e).__name__}: {e}); no judge metrics this run.") from e
     return {"model": model, "metrics": _aggregate(verdicts), "results": verdicts}
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from qa.errors import QAError
 
 CATEGORIES = ("single", "multi", "temporal", "conflict", "unanswerable", "followup")
-_FIELDS: dict[str, type | tuple[type, ...]] = {
+_FIELDS: dict[str, type] = {
     "id": str, "question": str, "answer": str, "sources": list, "facts": list,
     "category": str, "answerable": bool, "history": list,
 }  # fmt: skip
@@ -73,5 +73,5 @@ def _parse(path: Path, n: int, line: str) -> Question:
     return Question(**{name: data[name] for name in _FIELDS})
 
 
-def _kind(kind: type | tuple[type, ...]) -> str:
-    return {str: "string", list: "list", bool: "true/false"}.get(kind, str(kind))  # type: ignore[call-overload]
+def _kind(kind: type) -> str:
+    return {str: "string", list: "list", bool: "true/false"}.get(kind, kind.__name__)

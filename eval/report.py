@@ -112,7 +112,9 @@ def chart(doc: dict[str, Any], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(10, 4.5))
     width = 0.8 / len(CHART)
     for i, name in enumerate(CHART):
-        xs, ys, errs = [], [], ([], [])
+        xs: list[float] = []
+        ys: list[float] = []
+        errs: tuple[list[float], list[float]] = ([], [])
         for j, c in enumerate(cats):
             m = by_cat[c][name]
             if m["value"] is not None:

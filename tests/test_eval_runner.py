@@ -16,7 +16,7 @@ from eval.judge import judge, make_llm
 from eval.questions import load_questions
 from qa.cli import main
 from qa.config import PROJECT_DIR, Settings
-from qa.errors import ConfigError
+from qa.errors import ConfigError, LLMError
 
 PICK = ("q001", "q021", "q041", "q054", "q063", "q074", "q088", "q094", "q123")  # each category, incl. 2-turn history
 
@@ -154,3 +154,14 @@ def test_judge_metrics_through_llamaindex_evaluators(fake_llm: str) -> None:
 def test_judge_needs_an_endpoint() -> None:
     with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
         make_llm(Settings())
+
+
+def test_a_failing_judge_is_one_error_not_a_traceback() -> None:
+    closed = ThreadingHTTPServer(("127.0.0.1", 0), _FakeLLM)
+    url = f"http://127.0.0.1:{closed.server_address[1]}/v1"
+    closed.server_close()  # nothing listens there now
+    questions = [q for q in load_questions(PROJECT_DIR / "eval" / "questions.jsonl") if q.id == "q021"]
+    results = [{"id": "q021", "answer": "On June 30. [1]", "abstained": False, "resolved_question": "When?"}]
+    llm = make_llm(Settings(openai_api_key="k", openai_base_url=url, llm_retries=0, llm_timeout=5))
+    with pytest.raises(LLMError, match="judge LLM failed"):
+        judge(llm, questions, results, {"q021": ["On June 30, Russia lifted a ban."]}, "m")
