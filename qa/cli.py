@@ -38,7 +38,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
     p.set_defaults(run=_ask)
+    _add_eval(sub, common)
     return parser
+
+
+def _add_eval(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
+    """`qa eval`: its options and its code live in the eval package."""
+    from eval.cli import add_arguments, run
+
+    p = sub.add_parser("eval", parents=[common], help="measure retrieval, answers, citations and abstention")
+    add_arguments(p)
+    p.set_defaults(run=run)
 
 
 def _index(settings: Settings, args: argparse.Namespace) -> int:
