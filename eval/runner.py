@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from eval import metrics
 from eval.questions import CATEGORIES, Question
-from qa.schema import Answer
+from qa.schema import DATE_NOTE, Answer
 from qa.support import check
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def claims(answer: Answer) -> list[dict[str, Any]]:
     when at least one of the quotes it cites supports it.
     """
     quotes = {c.id: c.quote for c in answer.citations}
-    pieces = _CLAIM.split(answer.text)
+    pieces = _CLAIM.split(DATE_NOTE.sub("", answer.text))  # "(Tuesday = June 28, 2016)" is ours, not a claim
     found = []
     for text, markers in zip(pieces[0::2], pieces[1::2]):
         ids = [int(i) for i in re.findall(r"\d+", markers)]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+# After a marker, the relative dates of the cited sentence resolved: "[2] (Tuesday = June 28, 2016)".
+DATE_NOTE = re.compile(r" \((?:[^()=;]+ = [^()=;]+)(?:; [^()=;]+ = [^()=;]+)*\)")
 
 
 @dataclass
