@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,6 +36,7 @@ class Engine:
         encoder = make_embedder(settings.embedding, settings.openai_api_key, settings.openai_base_url)
         self.retriever = Retriever(collection, sentences, encoder, settings.top_k)
         self.rarity = Rarity(n.get_content() for n in self.retriever.nodes.values())
+        self._lock = threading.Lock()  # one engine serves every UI session's worker thread
 
     @property
     def stats(self) -> dict[str, int]:
@@ -48,10 +50,11 @@ class Engine:
         """
         question = check_question(question)
         search_for = check_question(resolved) if resolved else question
-        qvec = self.retriever.embed(search_for)
-        hits = self.retriever.search(search_for, qvec)
-        sentences = self.retriever.sentences_of(hits)
-        result = extractive.answer(search_for, qvec, sentences, self.rarity)
+        with self._lock:
+            qvec = self.retriever.embed(search_for)
+            hits = self.retriever.search(search_for, qvec)
+            sentences = self.retriever.sentences_of(hits)
+            result = extractive.answer(search_for, qvec, sentences, self.rarity)
         result.question = question
         result.resolved_question = search_for
         result.retrieved = _unique([h.meta["source"] for top in hits for h in [top, *top.also]])
@@ -62,6 +65,10 @@ class Engine:
         result = self.ask(question, resolved=resolved)
         yield from re.findall(r"\S+\s*", result.text)
         yield result
+
+    def condense(self, history: list[str], question: str) -> str | None:
+        """A follow-up rewritten as a standalone question by the LLM; None offline (Chat resolves it)."""
+        return None
 
     def chat(self) -> Chat:
         """A conversation: follow-up questions are resolved against its history."""
