@@ -36,9 +36,9 @@ MAX_CARRIED = 12  # words carried from the history: enough for a topic, too few 
 class Chat:
     """One conversation with an engine. Not shared between users (the UI keeps one per session)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, turns: list[tuple[str, Answer]] | None = None) -> None:
         self.engine = engine
-        self.turns: list[tuple[str, Answer]] = []  # (question as asked, its answer)
+        self.turns: list[tuple[str, Answer]] = list(turns or [])  # (question as asked, its answer)
 
     def ask(self, question: str) -> Answer:
         answer = self.engine.ask(question, resolved=self.resolve(question))

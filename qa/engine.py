@@ -43,6 +43,14 @@ class Engine:
         sources = {n.metadata["source"] for n in self.retriever.nodes.values()}
         return {"articles": len(sources), "chunks": self.retriever.chunk_count}
 
+    def articles(self) -> list[dict[str, str]]:
+        """Every indexed article (source, title, outlet, date), newest first."""
+        seen: dict[str, dict[str, str]] = {}
+        for node in self.retriever.nodes.values():
+            m = node.metadata
+            seen.setdefault(m["source"], {k: str(m.get(k, "")) for k in ("source", "title", "outlet", "date")})
+        return sorted(seen.values(), key=lambda a: (a["date"], a["source"]), reverse=True)
+
     def ask(self, question: str, *, resolved: str | None = None) -> Answer:
         """Answer one question from the articles, citing them, or say they don't cover it.
 
