@@ -21,7 +21,7 @@ import qa
 from qa import render
 from qa.chat import Chat
 from qa.config import PROJECT_DIR, Settings
-from qa.errors import QAError
+from qa.errors import ConfigError, QAError
 from qa.schema import Answer
 
 log = logging.getLogger("qa.web")
@@ -194,4 +194,9 @@ def serve(settings: Settings) -> None:
     service = Service(settings)
     demo = build(service)
     demo.queue(max_size=settings.ui_queue_size, default_concurrency_limit=settings.ui_concurrency)
-    demo.launch(**launch_options(settings))
+    print(f"Serving the chat UI on http://{settings.ui_host}:{settings.ui_port} (Ctrl-C stops it)", flush=True)
+    try:
+        demo.launch(**launch_options(settings))
+    except OSError as e:
+        raise ConfigError(f"Cannot listen on {settings.ui_host}:{settings.ui_port} ({e}). "
+                          "Set QA_PORT (or --port) to a free port.") from None

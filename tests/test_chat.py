@@ -118,3 +118,19 @@ def test_which_questions_lean_on_the_history(question: str, leans: bool) -> None
 def test_topic_words_skip_question_and_stop_words() -> None:
     assert topic_words("What did Putin criticise Kyiv for?") == ["Putin", "criticise", "Kyiv"]
     assert topic_words("What did Putin criticise Kyiv for?", exclude="Did putin reply?") == ["criticise", "Kyiv"]
+
+
+def test_qa_chat_in_the_terminal(settings) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    typed = "Has Turkey ever applied to join the European Union?\nHow has that bid gone since?\n/reset\n?!?\n"
+    done = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "chat", "--articles", str(settings.articles), "--store", str(settings.store)],
+        input=typed, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr  # Ctrl-D (end of input) quits
+    assert "(searched for: How has that bid gone since? (Turkey applied join European Union))" in done.stdout
+    assert "stalled" in done.stdout and "[1] 003_357cf64761681100.txt" in done.stdout
+    assert "(new conversation)" in done.stdout
+    assert done.stderr.count("\n") == 1 and "qa: The question has no words" in done.stderr  # one line, no trace
