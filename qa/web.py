@@ -83,6 +83,9 @@ class Service:
 
 def respond(service: Service, question: str, messages: Messages, turns: Turns) -> Iterator[tuple[Any, ...]]:
     """Stream one answer into the chat; on the final Answer fill the sources panel."""
+    if not question.strip():
+        yield gr.skip(), gr.skip(), gr.skip(), gr.skip()  # Enter in an empty box: nothing to ask
+        return
     shown = question if len(question) <= SHOWN_QUESTION_CHARS else question[:SHOWN_QUESTION_CHARS] + "…"
     messages = [*messages, {"role": "user", "content": render.escape(shown)}, {"role": "assistant", "content": ""}]
     chat = Chat(service.engine, turns)
@@ -124,6 +127,9 @@ def upload(service: Service, files: list[str] | None) -> tuple[str, list[list[st
         message = service.add([Path(f) for f in files])
     except QAError as e:
         message = f"⚠ {render.escape(str(e))}"
+    except Exception:
+        log.exception("adding %s failed", files)
+        message = "⚠ The files could not be added; the server log has the details."
     return message, service.article_rows(), service.status(), None
 
 

@@ -196,9 +196,12 @@ def test_html_in_answers_and_articles_is_shown_as_text(tmp_path: Path) -> None:
 
 
 def test_an_abstention_and_an_error_look_different_from_an_answer(engine, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    import gradio as gr
+
     from qa.web import Service, respond
 
     service = Service(settings, engine)
+    assert list(respond(service, "   ", [], [])) == [(gr.skip(),) * 4]  # Enter in an empty box does nothing
     *_, (messages, _, turns, kept) = respond(service, "What is the capital of Australia?", [], [])
     assert 'class="abstained"' in messages[-1]["content"] and "cite" not in messages[-1]["content"]
     *_, (messages, _, turns, kept) = respond(service, "x" * 20_000, messages, turns)
