@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -60,26 +61,32 @@ def _wait_until_ready(url: str, process: subprocess.Popen[str], log: Path, timeo
     pytest.fail(f"ui.py did not answer on {url} within {timeout} s:\n{log.read_text()}")
 
 
-@pytest.fixture(scope="module")
-def server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`python ui.py` on a free port, over a copy of the index, started from a folder with a .env."""
-    root = tmp_path_factory.mktemp("ui")
-    copy = _copy_index(settings, root)
+@contextmanager
+def _running_app(settings: Settings, root: Path, **env: str) -> Iterator[Server]:
+    """`python ui.py` on a free port over `settings`, started from `root` (which holds a .env)."""
     (root / ".env").write_text(SECRET + "\n")
     port = _free_port()
-    env = {**os.environ, "QA_ARTICLES": str(copy.articles), "QA_STORE": str(copy.store), "QA_PORT": str(port),
-           "PYTHONPATH": str(PROJECT_DIR), "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
-    log = root / "server.log"
+    env = {**os.environ, "QA_ARTICLES": str(settings.articles), "QA_STORE": str(settings.store),
+           "QA_PORT": str(port), "PYTHONPATH": str(PROJECT_DIR), "HF_HUB_OFFLINE": "1",
+           "GRADIO_ANALYTICS_ENABLED": "False", **env}
+    log = root / f"server-{port}.log"
     with log.open("w") as out:
         process = subprocess.Popen([sys.executable, str(PROJECT_DIR / "ui.py")], cwd=root, env=env, stdout=out,
                                    stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_ready(url, process, log)
-        yield Server(url, copy, root)
+        yield Server(url, settings, root)
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("ui")
+    with _running_app(_copy_index(settings, root), root) as running:
+        yield running
 
 
 def test_a_conversation_in_the_browser(server: Server) -> None:
@@ -160,6 +167,19 @@ def test_the_store_and_env_files_are_not_served(server: Server) -> None:
         for route in ("/file=", "/gradio_api/file=", "/gradio_api/static/", "/static/", "/"):
             status = _status(server.url + route + urllib.request.pathname2url(path))
             assert status in (403, 404), (route, path, status)
+
+
+def test_a_login_is_asked_for_when_one_is_set(server: Server, tmp_path: Path) -> None:
+    from gradio_client import Client
+
+    with _running_app(server.settings, tmp_path, QA_UI_USER="ana", QA_UI_PASSWORD="s3cret") as locked:
+        assert _status(locked.url + "/config") == 401
+        with pytest.raises(Exception, match="credentials were not provided"):
+            Client(locked.url, verbose=False)
+        answer = Client(locked.url, auth=("ana", "s3cret"), verbose=False).predict(
+            "When was the coup attempt in Turkey?", api_name="/chat"
+        )
+        assert "July 15" in answer["text"]
 
 
 def test_launch_defaults_are_safe(settings: Settings) -> None:
