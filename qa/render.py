@@ -35,6 +35,9 @@ def answer_html(answer: Answer, turn: int) -> str:
     if answer.abstained:
         return f'<span class="abstained">ⓘ {escape(answer.text)}</span>'
     lines = [_linked(escape(answer.text), turn)]
+    if answer.unsupported:  # LLM mode: sentences the cited articles do not back
+        claims = "; ".join(f"“{escape(u)}”" for u in answer.unsupported)
+        lines.append(f'<span class="unsupported">⚠ Not supported by the cited articles: {claims}</span>')
     if answer.notice:
         lines.append(f'<span class="notice">{escape(answer.notice)}</span>')
     return "\n\n".join(lines)

@@ -39,6 +39,7 @@ CSS = """
 .cite { font-weight: 600; text-decoration: none; }
 .abstained { color: var(--body-text-color-subdued); font-style: italic; }
 .error { color: var(--error-text-color, #b91c1c); }
+.unsupported { color: var(--error-text-color, #b45309); font-size: 0.9em; }
 .notice { font-size: 0.9em; color: var(--body-text-color-subdued); }
 .source { border-left: 3px solid var(--border-color-primary); padding: 0.2em 0.8em; margin-bottom: 1em; }
 .source:target { border-left-color: var(--color-accent); background: var(--background-fill-secondary); }

@@ -209,6 +209,8 @@ def test_html_in_answers_and_articles_is_shown_as_text(tmp_path: Path) -> None:
     shown = answer_html(answer, turn=1)
     assert "<script>" not in shown and "&lt;script&gt;" in shown and r"\*bold\*" in shown
     assert '<a class="cite" href="#t1-src-1">[1]</a>' in shown
+    answer.unsupported = ["Mei is <em>ten</em>."]
+    assert 'class="unsupported"' in answer_html(answer, turn=1) and "&lt;em&gt;" in answer_html(answer, turn=1)
     panel = sources_html([answer], tmp_path)
     assert "<img" not in panel and "<b>" not in panel and "<script>" not in panel and "<i>" not in panel
     assert '<mark class="quote">the &lt;b&gt;quote&lt;/b&gt;</mark>' in panel
