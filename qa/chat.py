@@ -3,6 +3,11 @@
     chat = engine.chat()
     chat.ask("What did Putin criticise Kyiv for?")
     chat.ask("How did Ankara respond to that?")   # answer.resolved_question shows what was searched
+
+With an LLM, `engine.condense(history, question)` rewrites a follow-up as a standalone question.
+Offline (it returns None) a follow-up carries the content words of the previous resolved question:
+"How did Ankara respond to that? (Putin criticise Kyiv)". A question that does not lean on the
+history ("When did Turkey join NATO?") is searched as it is.
 """
 
 from __future__ import annotations
@@ -12,23 +17,28 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from qa.schema import Answer
+from qa.terms import STOP
 
 if TYPE_CHECKING:
     from qa.engine import Engine
 
-# Words that lean on what was said before.
+# Words that lean on what was said before: pronouns, "that call", "there", "and in 2022?".
 _LEANS = re.compile(
-    r"\b(he|she|they|him|her|them|his|their|it|its|that|this|those|these|there|then)\b|^(and|what about|how about)\b",
+    r"\b(he|she|they|him|her|them|his|hers|their|it|its|that|this|those|these|there|then|himself|herself)\b"
+    r"|^\s*(and|but|what about|how about|so)\b",
     re.I,
 )
+_QUESTION_WORDS = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "tell", "me"}
+_WORD = re.compile(r"[^\W_][\w’'-]*")
+MAX_CARRIED = 12  # words carried from the history: enough for a topic, too few to drown the question
 
 
 class Chat:
-    """One conversation with an engine. Not shared between users."""
+    """One conversation with an engine. Not shared between users (the UI keeps one per session)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, turns: list[tuple[str, Answer]] | None = None) -> None:
         self.engine = engine
-        self.turns: list[tuple[str, Answer]] = []
+        self.turns: list[tuple[str, Answer]] = list(turns or [])  # (question as asked, its answer)
 
     def ask(self, question: str) -> Answer:
         answer = self.engine.ask(question, resolved=self.resolve(question))
@@ -36,6 +46,7 @@ class Chat:
         return answer
 
     def stream(self, question: str) -> Iterator[str | Answer]:
+        """Text pieces as they are produced, then the final Answer."""
         answer: Answer | None = None
         for piece in self.engine.stream(question, resolved=self.resolve(question)):
             if isinstance(piece, Answer):
@@ -48,12 +59,40 @@ class Chat:
         self.turns.clear()
 
     def resolve(self, question: str) -> str:
-        """The question as a standalone one: a follow-up carries the previous question along."""
-        if self.turns and self.engine.llm is not None:
+        """The question as a standalone one, which is what gets searched: an LLM rewrites a
+        follow-up when one is configured; offline, it carries the previous question's topic words."""
+        if not self.turns:
+            return question
+        if self.engine.llm is not None:
             standalone = self.engine.standalone(question, self.turns)  # None when the LLM fails
             if standalone:
                 return standalone
-        if not self.turns or not _LEANS.search(question):
+        if not leans_on_history(question):
             return question
-        previous = self.turns[-1][1].resolved_question or self.turns[-1][0]
-        return f"{question} ({previous})"
+        last_question, last = self.turns[-1]
+        carried = topic_words(last.resolved_question or last_question, exclude=question)
+        return f"{question} ({' '.join(carried)})" if carried else question
+
+
+def leans_on_history(question: str) -> bool:
+    """Does the question need the conversation to be understood?
+
+    Example: "How did Ankara respond to that?" -> True; "When did Turkey join NATO?" -> False
+    """
+    return bool(_LEANS.search(question))
+
+
+def topic_words(text: str, exclude: str = "") -> list[str]:
+    """The content words of `text` not already in `exclude`, in order, at most MAX_CARRIED.
+
+    Example: topic_words("What did Putin criticise Kyiv for?") == ["Putin", "criticise", "Kyiv"]
+    """
+    seen = {w.lower() for w in _WORD.findall(exclude)}
+    out: list[str] = []
+    for word in _WORD.findall(text):
+        low = word.lower()
+        if low in STOP or low in _QUESTION_WORDS or low in seen or len(word) < 2:
+            continue
+        seen.add(low)
+        out.append(word)
+    return out[:MAX_CARRIED]  # the previous question's own words come first, older context after

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from qa.config import Settings, settings_from_env
 from qa.errors import QAError
@@ -39,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
     p.set_defaults(run=_ask)
     _add_eval(sub, common)
+    _add_conversation_commands(sub, common)
     return parser
 
 
@@ -87,6 +89,60 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
         print("\nNot supported by the cited articles:\n" + "\n".join(f"  ! {s}" for s in answer.unsupported))
     if answer.citations:
         print("\nSources:\n" + answer.sources_text())
+    return 0
+
+
+def _add_conversation_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """`qa chat` (in the terminal) and `qa serve` (the web UI)."""
+    p = sub.add_parser("chat", parents=[common], help="a conversation in the terminal; follow-ups welcome")
+    p.set_defaults(run=_chat)
+    p = sub.add_parser("serve", parents=[common], help="serve the chat web UI")
+    p.add_argument("--host", help="address to listen on (default: $QA_HOST or 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: $QA_PORT or 7860)")
+    p.set_defaults(run=_serve)
+
+
+def _chat(settings: Settings, args: argparse.Namespace) -> int:
+    import qa
+
+    chat = qa.load(settings=settings).chat()
+    print("Ask about the articles. /reset starts a new conversation; Ctrl-D quits.")
+    while True:
+        try:
+            line = input("\n? ").strip()
+        except EOFError:
+            print()
+            return 0
+        if line == "/reset":
+            chat.reset()
+            print("(new conversation)")
+        elif line:
+            _chat_turn(chat, line)
+
+
+def _chat_turn(chat: Any, question: str) -> None:
+    """Stream one answer, then its sources; a bad question is one line and the chat goes on."""
+    try:
+        for piece in chat.stream(question):
+            if isinstance(piece, str):
+                print(piece, end="", flush=True)
+            else:
+                print()
+                if piece.resolved_question != piece.question:
+                    print(f"(searched for: {piece.resolved_question})")
+                if piece.citations:
+                    print("\nSources:\n" + piece.sources_text())
+    except QAError as e:
+        print(f"qa: {e}", file=sys.stderr)
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from qa.web import serve
+
+    settings = replace(settings, ui_host=args.host or settings.ui_host, ui_port=args.port or settings.ui_port)
+    serve(settings)
     return 0
 
 

@@ -30,10 +30,27 @@ class Settings:
     llm_model: str = "gpt-4o-mini"
     llm_timeout: float = 30.0  # seconds, for one whole request
     llm_retries: int = 2  # retries after the first try, done once (by the SDK), bounded
+    # The web UI (`ui.py`, `qa serve`): safe defaults, loosened only on purpose.
+    ui_host: str = "127.0.0.1"  # QA_HOST: 0.0.0.0 to listen on every interface
+    ui_port: int = 7860  # QA_PORT
+    ui_user: str | None = None  # QA_UI_USER and QA_UI_PASSWORD: both set -> a login page
+    ui_password: str | None = field(default=None, repr=False)
+    ui_concurrency: int = 2  # QA_UI_CONCURRENCY: questions answered at once; the rest wait in line
+    ui_queue_size: int = 20  # QA_UI_QUEUE: questions waiting at most; more are told to retry
+    max_upload_bytes: int = 1_000_000  # QA_MAX_UPLOAD_BYTES: per uploaded article
 
     @property
     def llm_enabled(self) -> bool:
         return bool(self.openai_api_key)
+
+    @property
+    def ui_login(self) -> tuple[str, str] | None:
+        """(user, password) when the UI asks for a login; a half-set login is an error, not open access."""
+        from qa.errors import ConfigError
+
+        if bool(self.ui_user) != bool(self.ui_password):
+            raise ConfigError("Set both QA_UI_USER and QA_UI_PASSWORD for a login, or neither for none.")
+        return (self.ui_user, self.ui_password) if self.ui_user and self.ui_password else None
 
     @property
     def index_signature(self) -> dict[str, str]:
@@ -66,11 +83,21 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object)
         "openai_api_key": "OPENAI_API_KEY",
         "openai_base_url": "OPENAI_BASE_URL",
         "llm_model": "QA_LLM_MODEL",
+        "ui_host": "QA_HOST",
+        "ui_user": "QA_UI_USER",
+        "ui_password": "QA_UI_PASSWORD",
     }
     for name, var in text.items():
         if env.get(var):
             values[name] = env[var]
-    numbers = {"llm_timeout": ("QA_LLM_TIMEOUT", float), "llm_retries": ("QA_LLM_RETRIES", int)}
+    numbers = {
+        "llm_timeout": ("QA_LLM_TIMEOUT", float),
+        "llm_retries": ("QA_LLM_RETRIES", int),
+        "ui_port": ("QA_PORT", int),
+        "ui_concurrency": ("QA_UI_CONCURRENCY", int),
+        "ui_queue_size": ("QA_UI_QUEUE", int),
+        "max_upload_bytes": ("QA_MAX_UPLOAD_BYTES", int),
+    }
     for name, (var, kind) in numbers.items():
         if env.get(var):
             values[name] = _number(var, env[var], kind)

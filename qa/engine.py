@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -42,6 +43,7 @@ class Engine:
         encoder = make_embedder(settings.embedding, settings.openai_api_key, settings.openai_base_url)
         self.retriever = Retriever(collection, sentences, encoder, settings.top_k)
         self.rarity = Rarity(n.get_content() for n in self.retriever.nodes.values())
+        self._lock = threading.Lock()
         self.llm: LLM | None = None
         if settings.llm_enabled:
             from qa.llm import LLM
@@ -62,6 +64,14 @@ class Engine:
     def stats(self) -> dict[str, int]:
         sources = {n.metadata["source"] for n in self.retriever.nodes.values()}
         return {"articles": len(sources), "chunks": self.retriever.chunk_count}
+
+    def articles(self) -> list[dict[str, str]]:
+        """Every indexed article (source, title, outlet, date), newest first."""
+        seen: dict[str, dict[str, str]] = {}
+        for node in self.retriever.nodes.values():
+            m = node.metadata
+            seen.setdefault(m["source"], {k: str(m.get(k, "")) for k in ("source", "title", "outlet", "date")})
+        return sorted(seen.values(), key=lambda a: (a["date"], a["source"]), reverse=True)
 
     def ask(self, question: str, *, resolved: str | None = None) -> Answer:
         """Answer one question from the articles, citing them, or say they don't cover it.
@@ -121,13 +131,14 @@ class Engine:
         """Retrieve for the question, and the offline answer (the fallback, and a conflict detector)."""
         question = check_question(question)
         search_for = check_question(resolved) if resolved else question
-        qvec = self.retriever.embed(search_for)
-        hits = self.retriever.search(search_for, qvec)
-        parts = [(p, self.retriever.embed(p)) for p in extractive.parts_of(search_for)]
-        for p, vec in parts:  # a compound question: each part retrieves its own passages too
-            hits += [h for h in self.retriever.search(p, vec) if all(h.id != k.id for k in hits)]
-        sentences = self.retriever.sentences_of(hits)
-        offline = extractive.answer(search_for, qvec, sentences, self.rarity, parts)
+        with self._lock:  # one engine serves every UI session's worker thread
+            qvec = self.retriever.embed(search_for)
+            hits = self.retriever.search(search_for, qvec)
+            parts = [(p, self.retriever.embed(p)) for p in extractive.parts_of(search_for)]
+            for p, vec in parts:  # a compound question: each part retrieves its own passages too
+                hits += [h for h in self.retriever.search(p, vec) if all(h.id != k.id for k in hits)]
+            sentences = self.retriever.sentences_of(hits)
+            offline = extractive.answer(search_for, qvec, sentences, self.rarity, parts)
         offline.question = question
         offline.resolved_question = search_for
         offline.retrieved = _unique([h.meta["source"] for top in hits for h in [top, *top.also]])

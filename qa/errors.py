@@ -8,6 +8,7 @@
      │    ├── IndexMismatch built with another model or chunking: re-index
      │    └── IndexBusy     another `qa index` holds the writer lock
      ├── QuestionError      the question cannot be asked (empty, too long)
+ ├── UploadError        an uploaded file cannot become an article (type, size, content)
      └── LLMError           the LLM endpoint failed; the engine falls back to offline answers
 
 Only the CLI and the UI turn these into text for people.
@@ -44,6 +45,10 @@ class IndexBusy(StoreError):
 
 class QuestionError(QAError):
     """The question cannot be asked as it is."""
+
+
+class UploadError(QAError):
+    """An uploaded file cannot be added to the articles."""
 
 
 class LLMError(QAError):

@@ -272,7 +272,7 @@ def test_follow_up_falls_back_to_offline_resolution_when_the_llm_fails(llm: Engi
     chat = llm.chat()
     chat.ask("What did Putin criticise Kyiv for?")
     answer = chat.ask("How did Ankara respond to that?")
-    assert "What did Putin criticise Kyiv for?" in answer.resolved_question
+    assert "Putin criticise Kyiv" in answer.resolved_question  # the offline resolution carries the topic
     assert "Ankara" in answer.resolved_question
 
 
