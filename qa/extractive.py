@@ -76,7 +76,7 @@ def answer(question: str, qvec: np.ndarray, sentences: list[Sentence], rarity: R
         return abstention(question)  # asks about someone or something no article names
     if not any(has_answer_type(kind, c.sentence.text, question) for c in chosen):
         return abstention(question)  # on topic, but nothing of the kind asked for (a count, a name)
-    chosen = _readable(chosen)
+    chosen = chosen if recent else _readable(chosen)  # "last": the latest first
     clash = _conflict(chosen, scored, set(wanted))
     if clash is None:
         return _compose(question, chosen, None, scored)
@@ -241,12 +241,29 @@ def _newest_first(scored: list[Scored]) -> list[Scored]:
     """For "last/latest" questions: sentences of the newest relevant article lead, best first.
 
     Relevant: a sentence as close in meaning as RECENT_BAND of the closest one.
+    Within it, a sentence dated latest (by a date or a weekday it names) leads: in a 2022 article
+    "said Sunday" (January 2, 2022) comes before a photo caption of "Sept. 29, 2021".
     """
     top = max(x.dense for x in scored)
     newest = max(x.sentence.meta.get("date", "") for x in scored if x.dense >= top * RECENT_BAND)
-    return [x for x in scored if x.sentence.meta.get("date", "") == newest] + [
-        x for x in scored if x.sentence.meta.get("date", "") != newest
-    ]
+    lead = [x for x in scored if x.sentence.meta.get("date", "") == newest]
+    dated = sorted((x for x in lead if x.dense >= top * RECENT_BAND and _event_date(x.sentence)),
+                   key=lambda x: _event_date(x.sentence) or dt.date.min, reverse=True)
+    return dated[:1] + [x for x in scored if x not in dated[:1] and x in lead] + [x for x in scored if x not in lead]
+
+
+def _event_date(s: Sentence) -> dt.date | None:
+    """The latest day a sentence names, by date or by weekday read against its article's date."""
+    published = _published(s)
+    if published is None:
+        return None
+    days = [dt.date.fromordinal(int(c.low)) for c in claims(s.text, published) if c.kind == "date"]
+    for _, when in relative_dates(s.text, published):
+        try:
+            days.append(dt.datetime.strptime(when, "%B %d, %Y").date())
+        except ValueError:
+            pass  # a month or a year: not a day
+    return max(days, default=None)
 
 
 def _choose(scored: list[Scored], wanted: list[str], rarity: Rarity, several: bool) -> list[Scored]:

@@ -99,6 +99,8 @@ def test_disagreeing_sources_are_both_cited(engine) -> None:  # type: ignore[no-
 def test_last_contact_comes_from_the_newest_articles(engine) -> None:  # type: ignore[no-untyped-def]
     a = engine.ask("When did Putin and Erdogan last speak?")
     assert {c.date for c in a.citations} == {"2022-01-02"}, a.text
+    # the New Year's call leads, with its day resolved; not the 2021 photo caption of the same article
+    assert a.citations[0].dates == ["Sunday = January 2, 2022"], a.text
 
 
 def test_compatible_figures_are_not_a_conflict(engine) -> None:  # type: ignore[no-untyped-def]
