@@ -219,21 +219,31 @@ def relative_dates(sentence: str, published: dt.date) -> list[tuple[str, str]]:
     relative_dates("Putin called on Wednesday, last month", ...) ==
         [("on Wednesday", "June 29, 2016"), ("last month", "May 2016")]
     """
+    return [(phrase, value) for phrase, value, _ in _relatives(sentence, published)]
+
+
+def relative_days(sentence: str, published: dt.date) -> list[dt.date]:
+    """The days (not months or years) among a sentence's relative dates: "on Wednesday" -> June 29."""
+    return [day for _, _, day in _relatives(sentence, published) if day is not None]
+
+
+def _relatives(sentence: str, published: dt.date) -> list[tuple[str, str, dt.date | None]]:
     out = []
     for m in _RELATIVE.finditer(sentence):
         which, unit, month, day, weekday = m.group(1), m.group(2), m.group(3), m.group(4), m.group(5)
+        when: dt.date | None = None
         if unit:
             value = _relative_unit(which.lower(), unit.lower(), published)
         elif month:
             n = MONTHS[month.lower().rstrip(".")]
             value = f"{_month_name(n)} {published.year if n < published.month else published.year - 1}"
-        elif day:
-            value = _long(published - dt.timedelta(days=1 if day.lower() == "yesterday" else 0))
         else:
-            gap = (published.weekday() - WEEKDAYS.index(weekday.lower())) % 7
-            value = _long(published - dt.timedelta(days=gap))
+            back = (1 if day.lower() == "yesterday" else 0) if day else \
+                (published.weekday() - WEEKDAYS.index(weekday.lower())) % 7
+            when = published - dt.timedelta(days=back)
+            value = _long(when)
         if value:
-            out.append((m.group(0), value))
+            out.append((m.group(0), value, when))
     return out
 
 

@@ -4,8 +4,8 @@
     chat.ask("What did Putin criticise Kyiv for?")
     chat.ask("How did Ankara respond to that?")   # answer.resolved_question shows what was searched
 
-With an LLM, `engine.condense(history, question)` rewrites a follow-up as a standalone question.
-Offline (it returns None) a follow-up carries the content words of the previous resolved question:
+With an LLM, `engine.standalone(question, turns)` rewrites a follow-up as a standalone question.
+Offline (or when the LLM fails) a follow-up carries the content words of the previous resolved question:
 "How did Ankara respond to that? (Putin criticise Kyiv)". A question that does not lean on the
 history ("When did Turkey join NATO?") is searched as it is.
 """

@@ -171,13 +171,15 @@ class Found:
 
 
 def _conflict_note(found: Found) -> str:
-    """When the offline answerer saw two dates for the event, which passages hold them."""
+    """When the offline answerer saw two sources disagree (a date or a count), which passages hold
+    them: the disagreeing pair is always its last two citations."""
     if not found.offline.conflicts:
         return ""
     cited = [_holding(found.passages, c.source, c.start) for c in found.offline.citations[-2:]]
     if None in cited:
-        return "the passages may give different dates for this event."
-    return f"passages [{cited[0]}] and [{cited[1]}] give different dates for this event."
+        return "the passages may give different dates or counts for this event."
+    return (f"passages [{cited[0]}] and [{cited[1]}] give different dates or counts for this event "
+            f"({found.offline.conflicts[0]}).")
 
 
 def _holding(passages: list[Numbered], source: str, at: int) -> int | None:

@@ -13,7 +13,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.dates import FULL_DATE, MONTH_DAY, MONTH_YEAR, MONTHS, WEEKDAY, WEEKDAYS, relative_dates
+from index.dates import (
+    FULL_DATE,
+    MONTH_DAY,
+    MONTH_YEAR,
+    MONTHS,
+    WEEKDAY,
+    WEEKDAYS,
+    month_days,
+    relative_dates,
+    relative_days,
+)
 from qa.conflicts import Claim, claims, disagree
 from qa.retrieve import Sentence, same_passage
 from qa.schema import Answer, Citation, Passage
@@ -257,13 +267,7 @@ def _event_date(s: Sentence) -> dt.date | None:
     published = _published(s)
     if published is None:
         return None
-    days = [dt.date.fromordinal(int(c.low)) for c in claims(s.text, published) if c.kind == "date"]
-    for _, when in relative_dates(s.text, published):
-        try:
-            days.append(dt.datetime.strptime(when, "%B %d, %Y").date())
-        except ValueError:
-            pass  # a month or a year: not a day
-    return max(days, default=None)
+    return max([*month_days(s.text, published), *relative_days(s.text, published)], default=None)
 
 
 def _choose(scored: list[Scored], wanted: list[str], rarity: Rarity, several: bool) -> list[Scored]:
