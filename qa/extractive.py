@@ -82,12 +82,13 @@ def answer(question: str, qvec: np.ndarray, sentences: list[Sentence], rarity: R
     coverage = rarity.coverage(wanted, set().union(*(c.stems for c in chosen)))
     if any(coverage < cov and chosen[0].dense < cos for cov, cos in ABSTAIN_RULES):
         return abstention(question)
-    if unknown_names(question, rarity):
+    if unknown_names(question, rarity) or unknown_focus(question, rarity):
         return abstention(question)  # asks about someone or something no article names
     if not any(has_answer_type(kind, c.sentence.text, question) for c in chosen):
         return abstention(question)  # on topic, but nothing of the kind asked for (a count, a name)
     chosen = chosen if recent else _readable(chosen)  # "last": the latest first
-    clash = _conflict(chosen, scored, set(wanted))
+    # Two events' dates ("between A and B", "before or after"): their difference is the answer, not a conflict.
+    clash = None if parts and kind == "when" else _conflict(chosen, scored, set(wanted))
     if clash is None:
         return _compose(question, chosen, None, scored)
     mine, ours, other, theirs = clash
@@ -103,19 +104,55 @@ def answer(question: str, qvec: np.ndarray, sentences: list[Sentence], rarity: R
 
 _SPLIT = re.compile(r",?\s+(?:and|while|but)\s+(?=(?:what|how|when|which|where|who|why|did|does|do|is|was|were)\b)"
                     r"|\s+compared (?:with|to)\s+|\s+versus\s+", re.I)
+# "How many days passed between A and B?", "Did A come before or after B?": the date of each event.
+_BETWEEN = re.compile(r"\bbetween\s+(?P<a>.+?)\s+and\s+(?P<b>.+)$", re.I)
+_BEFORE_AFTER = re.compile(r"^(?:did|was|were|is|does)\s+(?P<a>.+?)\s+(?:come\s+|happen\s+|take place\s+)?"
+                           r"(?:before or after|after or before)\s+(?P<b>.+)$", re.I)
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_PREPOSITION = re.compile(r"^(in|about|on|for|during|at|with|from|to|of)\s", re.I)
 
 
 def parts_of(question: str) -> list[str]:
     """The sub-questions of a compound question; [] for a simple one.
 
-    Example: "What did Putin condemn in 2016, and what did he criticise in 2021?" ->
-    ["What did Putin condemn in 2016", "what did he criticise in 2021 (Putin)"]
+    Examples: "What did Putin condemn in 2016, and what did he criticise in 2021?" ->
+    ["What did Putin condemn in 2016", "what did he criticise in 2021 (Putin)"];
+    "What goals did the leaders voice in 2016 and in 2022?" ->
+    ["What goals did the leaders voice in 2016", "What goals did the leaders voice in 2022"];
+    "How many days passed between the letter and the flights ban?" -> ["When the letter", "When the flights ban"]
     """
+    q = question.strip().rstrip("?").strip()
+    if question_kind(question) == "when":
+        pair = _BETWEEN.search(q) or _BEFORE_AFTER.search(q)
+        if pair and min(len(pair["a"].split()), len(pair["b"].split())) >= 2:
+            return [f"When {pair['a']}", f"When {pair['b']}"]
     pieces = [p.strip(" ,?") for p in _SPLIT.split(question) if len(p.split()) >= 3]
     if len(pieces) < 2:
-        return []
+        return _year_parts(q)
     names = " ".join(dict.fromkeys(n for n in re.findall(r"(?<!^)\b[A-Z][\w-]+", pieces[0]) if n.lower() not in MONTHS))
     return [pieces[0], *(f"{p} ({names})" if names else p for p in pieces[1:])]
+
+
+def _year_parts(q: str) -> list[str]:
+    """One part per year when a question joins two years with "and": "in 2016 and in 2022",
+    "about the 2016 letter and about the 2022 call", "in 2016 and 2022"."""
+    years = list(dict.fromkeys(_YEAR.findall(q)))
+    if len(years) != 2:
+        return []
+    first = q.find(years[0])
+    join = q.find(" and ", first)
+    if join < 0 or q.find(years[1], join) < 0:
+        return []
+    left, right = q[:join], q[join + len(" and "):]
+    lead = _PREPOSITION.match(right)
+    if lead:  # "... in 2016 and in 2022": the head is the left part up to its own "in"
+        cut = left.lower().rfind(f" {lead[1].lower()} ")
+        head = left[:cut] if cut > 0 else left[: left.find(years[0])]
+        return [left, f"{head} {right}"]
+    if right.startswith(years[1]):  # "the 2016 and 2022 articles": each year with the rest of the question
+        rest = right[len(years[1]):]
+        return [left + rest, left[:first] + right]
+    return []
 
 
 def _cover_parts(chosen: list[Scored], parts: list[tuple[str, np.ndarray]], sentences: list[Sentence],
@@ -123,8 +160,8 @@ def _cover_parts(chosen: list[Scored], parts: list[tuple[str, np.ndarray]], sent
     """The chosen sentences, with the best sentence of each sub-question put in first."""
     best = []
     for text, vec in parts:
-        wanted, kind = terms(text), question_kind(text)
-        top = max((_score(s, vec, wanted, kind, rarity, set()) for s in sentences if _answer_like(s)),
+        wanted, kind, years = terms(text), question_kind(text), set(_YEAR.findall(text))
+        top = max((_score(s, vec, wanted, kind, rarity, years) for s in sentences if _answer_like(s)),
                   key=lambda x: x.score, default=None)
         if top is not None and all(top.sentence.text != b.sentence.text for b in best):
             best.append(top)
@@ -169,6 +206,31 @@ def unknown_names(question: str, rarity: Rarity) -> list[str]:
     return out
 
 
+_FOCUS = re.compile(r"^(?:what|which)\s+(?:kinds?\s+of\s+|types?\s+of\s+|sorts?\s+of\s+)?(?P<what>[\w'’-]+)"
+                    r"\s+(?:did|does|do|was|were|is|are|has|have|had|will|would|could|can)\b"
+                    r"|^who\s+(?:was|is|were|are)\s+(?:the\s+)?(?:[\w'’-]+['’]s\s+)?(?:[\w-]+\s+)??(?P<who>[\w-]+)"
+                    r"(?=\s+(?:of|to|in|at|for|during|on|who|that)\b|\s*\?|$)", re.I)
+
+
+def unknown_focus(question: str, rarity: Rarity) -> str | None:
+    """The thing asked for, when no article has the word: "What gift did Erdogan bring?" -> "gift";
+    "Who was Russia's ambassador to Turkey?" -> "ambassador". None when known or not found."""
+    m = _FOCUS.search(question.strip())
+    word = m and (m["what"] or m["who"])
+    if not word or word.lower() in STOP_FOCUS:
+        return None
+    stems = terms(word)
+    return word if stems and not any(rarity.known_like(t) for t in stems) else None
+
+
+# Words that name the kind of answer, not a thing an article must contain ("What role did it play?").
+STOP_FOCUS = set("""else exactly other one ones way ways thing things kind type sort role date day days year years
+    time times month months reason reasons purpose position stance view views response reaction reactions goal goals
+    result results outcome effect effects impact part point points issue issues topic topics subject aim aims
+    term terms status number amount name names place places city country countries event events period
+    message messages step steps measure measures detail details fact facts sign signs change changes""".split())
+
+
 def has_answer_type(kind: str, text: str, question: str) -> bool:
     """Does the sentence hold the kind of thing asked for, beyond what the question already says?
 
@@ -196,7 +258,8 @@ def _count_near(text: str, question: str) -> bool:
 def question_kind(question: str) -> str:
     """when / number / who / where / other. Example: "How many were killed?" -> "number"."""
     q = question.lower()
-    if re.search(r"\b(when|what date|which date|what day|what year|which year|how long ago)\b", q):
+    if re.search(r"\b(when|what date|which date|what day|what year|which year|how long ago|before or after)\b"
+                 r"|\bhow many (days|weeks|months|years)\b.*\b(between|passed|elapsed|separated|after|before)\b", q):
         return "when"
     if re.search(r"\bhow long\b(?! (before|after|ago|since|had|has|have))", q):
         return "duration"

@@ -156,3 +156,46 @@ def test_questions_about_names_no_article_contains_abstain(engine, question: str
     assert unknown_names(question, engine.rarity) == unknown
     if unknown:
         assert engine.ask(question).abstained
+
+
+@pytest.mark.parametrize(
+    ("question", "focus"),
+    [
+        ("What gift did Erdogan bring Putin to St Petersburg?", "gift"),
+        ("Who was Russia's ambassador to Turkey in 2016?", "ambassador"),
+        ("What role did Turkey play in the talks?", None),  # names the kind of answer, not a thing
+        ("What date do the reports give for the coup attempt?", None),
+        ("Which sanctions did Russia lift?", None),  # the articles speak of sanctions
+    ],
+)
+def test_questions_asking_for_a_thing_no_article_mentions_abstain(engine, question: str, focus: str | None) -> None:  # type: ignore[no-untyped-def]
+    from qa.extractive import unknown_focus
+
+    assert unknown_focus(question, engine.rarity) == focus
+    if focus:
+        assert engine.ask(question).abstained
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        ("What goals did the leaders voice in 2016 and in 2022?",
+         ["What goals did the leaders voice in 2016", "What goals did the leaders voice in 2022"]),
+        ("What do the 2016 and 2022 articles say about NATO?",
+         ["What do the 2016 articles say about NATO", "What do the 2022 articles say about NATO"]),
+        ("How many days passed between Erdogan's letter and the lifting of the flight ban?",
+         ["When Erdogan's letter", "When the lifting of the flight ban"]),
+        ("Was the coup attempt before or after Erdogan's letter to Putin?",
+         ["When the coup attempt", "When Erdogan's letter to Putin"]),
+        ("When did Russia lift the ban on tourist flights?", []),
+    ],
+)
+def test_compound_questions_are_split_into_parts(question: str, parts: list[str]) -> None:
+    from qa.extractive import parts_of
+
+    assert parts_of(question) == parts
+
+
+def test_days_between_two_events_gives_both_dates(engine) -> None:  # type: ignore[no-untyped-def]
+    a = engine.ask("How many days passed between Erdogan's letter to Putin and Russia lifting the flights ban?")
+    assert "June 27" in a.text and "June 30" in a.text, a.text
