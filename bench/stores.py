@@ -109,17 +109,27 @@ def ensure_bbc(cache: Path, corpus: Path = BBC, vectors: TextVectors | None = No
     return _finish(store, corpus, recipe, how, vectors, start)
 
 
+def cached_100k(cache: Path, corpus: Path = BBC, target: int = TARGET_CHUNKS,
+                sizes: tuple[int, ...] = CHUNK_SIZES) -> Built | None:
+    """The 100,000-chunk store when it is complete and of this recipe; None otherwise (nothing is built)."""
+    return _ready(cache / "store-100k", _recipe_100k(_load(corpus), target, sizes))
+
+
+def _recipe_100k(files: list[Any], target: int, sizes: tuple[int, ...]) -> dict[str, Any]:
+    return {"kind": "100k", "corpus": _corpus_hash(files), "target": target, "sizes": list(sizes), **_common()}
+
+
 def ensure_100k(cache: Path, corpus: Path = BBC, target: int = TARGET_CHUNKS,
                 sizes: tuple[int, ...] = CHUNK_SIZES, vectors: TextVectors | None = None, log: Any = print) -> Built:
     """CACHE/store-100k over CACHE/articles-100k: the BBC corpus chunked several ways, `target` chunks."""
     files = _load(corpus)
-    recipe = {"kind": "100k", "corpus": _corpus_hash(files), "target": target, "sizes": list(sizes), **_common()}
+    recipe = _recipe_100k(files, target, sizes)
     store, folder = cache / "store-100k", cache / "articles-100k"
-    done = _ready(store, recipe, folder)
+    done = _ready(store, recipe)
     if done:
         return done
     start = time.perf_counter()
-    _prepare(store, recipe)
+    _prepare(store, recipe, folder)
     settings = Settings().with_paths(folder, store)
     vectors = vectors or _vectors(cache, files)
     total, parts = 0, []
@@ -166,7 +176,7 @@ def _recipe_hash(recipe: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _ready(store: Path, recipe: dict[str, Any], articles: Path | None = None) -> Built | None:
+def _ready(store: Path, recipe: dict[str, Any]) -> Built | None:
     """The cached store when it is complete and built by this recipe."""
     try:
         ready = json.loads((store / "READY").read_text())
@@ -178,14 +188,20 @@ def _ready(store: Path, recipe: dict[str, Any], articles: Path | None = None) ->
                  ready["how"], ready["encoder"])
 
 
-def _prepare(store: Path, recipe: dict[str, Any]) -> None:
-    """Start (or resume) a build: a folder of another recipe is emptied, a foreign folder refused."""
+def _prepare(store: Path, recipe: dict[str, Any], articles: Path | None = None) -> None:
+    """Start (or resume) a build: a store of another recipe is emptied, a foreign folder refused."""
+    from index.store import drop_collection
+
     mark = store / "RECIPE.json"
     if store.exists() and any(store.iterdir()):
         if not mark.exists():
             raise SystemExit(f"{store} exists and is not a benchmark store; remove it or pass another --cache.")
         if json.loads(mark.read_text()).get("hash") != _recipe_hash(recipe):
-            shutil.rmtree(store)
+            (store / "READY").unlink(missing_ok=True)
+            # Through Chroma, not rmtree: a client of this process may still hold the folder open.
+            drop_collection(Settings().with_paths(None, store))
+            if articles:
+                shutil.rmtree(articles, ignore_errors=True)
     store.mkdir(parents=True, exist_ok=True)
     mark.write_text(json.dumps({"hash": _recipe_hash(recipe), "recipe": recipe}, indent=1))
 
