@@ -48,7 +48,8 @@ class MiniLMTorch(BaseEmbedding):
 
 
 class NaivePipeline:
-    def __init__(self, folder: Path, chunk_size: int | None = None, store: Path | None = None) -> None:
+    def __init__(self, folder: Path, chunk_size: int | None = None, store: Path | None = None,
+                 chunk_overlap: int | None = None) -> None:
         self.embed_model = MiniLMTorch()
         LISettings.embed_model = self.embed_model
         LISettings.llm = None  # type: ignore[assignment]
@@ -57,10 +58,22 @@ class NaivePipeline:
         collection = client.get_or_create_collection("naive")
         storage = StorageContext.from_defaults(vector_store=ChromaVectorStore(chroma_collection=collection))
         documents = SimpleDirectoryReader(str(folder), recursive=True).load_data()
-        splitter = SentenceSplitter(chunk_size=chunk_size) if chunk_size else SentenceSplitter()
+        sizes = {k: v for k, v in (("chunk_size", chunk_size), ("chunk_overlap", chunk_overlap)) if v is not None}
+        splitter = SentenceSplitter(**sizes)
         self.nodes = splitter.get_nodes_from_documents(documents)
         self.index = VectorStoreIndex(self.nodes, storage_context=storage, embed_model=self.embed_model)
         self.documents = len(documents)
 
     def retrieve(self, question: str, k: int = 1) -> list[Any]:
         return self.index.as_retriever(similarity_top_k=k).retrieve(question)  # type: ignore[no-any-return]
+
+
+def open_index(store: Path, collection: str = "naive") -> VectorStoreIndex:
+    """A naive index over an existing Chroma collection (no re-indexing), queried through sentence-transformers.
+
+    Example: open_index(Path("/tmp/naive-chroma-x")).as_retriever(similarity_top_k=8).retrieve("...")
+    """
+    embed_model = MiniLMTorch()
+    client = chromadb.PersistentClient(path=str(store))
+    vector_store = ChromaVectorStore(chroma_collection=client.get_collection(collection))
+    return VectorStoreIndex.from_vector_store(vector_store, embed_model=embed_model)

@@ -41,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_ask)
     _add_eval(sub, common)
     _add_conversation_commands(sub, common)
+    _add_bench(sub)
     return parser
 
 
@@ -51,6 +52,26 @@ def _add_eval(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
     p = sub.add_parser("eval", parents=[common], help="measure retrieval, answers, citations and abstention")
     add_arguments(p)
     p.set_defaults(run=run)
+
+
+def _add_bench(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`qa bench`: speed and scale against the naive pipeline; its code (bench/) is imported only when run."""
+    p = sub.add_parser("bench", help="measure speed and scale against the naive pipeline (bench/scale.md)")
+    p.add_argument("--quick", action="store_true", help="small inputs, under 2 minutes")
+    p.add_argument("--out", help="the Markdown report (default: bench/scale.md)")
+    p.add_argument("--cache", help="folder of the cached scale stores (default: $QA_BENCH_CACHE or "
+                   "~/.cache/news-qa-bench)")
+    p.add_argument("--bbc", help="the BBC corpus folder (default: ../shared/corpora/bbc)")
+    p.add_argument("--bbc-articles", type=int, help="index only the first N BBC articles (default: all)")
+    p.set_defaults(run=_bench, articles=None, store=None)
+
+
+def _bench(settings: Settings, args: argparse.Namespace) -> int:
+    from bench.scale import parser, run_bench
+
+    options = ("out", "cache", "bbc", "bbc_articles")
+    given = [f"--{k.replace('_', '-')}={v}" for k in options if (v := getattr(args, k)) is not None]
+    return run_bench(parser().parse_args(given + (["--quick"] if args.quick else [])))
 
 
 def _index(settings: Settings, args: argparse.Namespace) -> int:
