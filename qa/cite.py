@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from index.clean import Span
+from index.spans import Span
 from index.sentences import split_sentences
 from qa.extractive import passage_of
 from qa.prompt import ABSTAIN, Numbered
