@@ -71,7 +71,7 @@ def build_index(settings: Settings, rebuild: bool = False, progress: Progress | 
         report = IndexReport(skipped=[(s.source, s.reason) for s in skipped], warnings=warnings)
         _sync(collection, articles, settings, report, progress)
         if report.changed:
-            refresh(settings, collection)  # the query side's BM25 index and article list, for the next engine
+            refresh(settings, collection, open_sentences(settings))  # the query side's cache (qa/corpus.py)
         return report
 
 

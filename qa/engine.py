@@ -37,11 +37,12 @@ class Engine:
         from index.store import open_collection, open_sentences
 
         self.settings = settings
+        retriever = _retriever_class(settings)
         collection = open_collection(settings)
         sentences = open_sentences(settings)
         encoder = make_embedder(settings.embedding, settings.openai_api_key, settings.openai_base_url)
-        self.corpus = open_corpus(settings, collection)
-        self.retriever = _retriever_class(settings)(collection, sentences, encoder, self.corpus, settings.top_k)
+        self.corpus = open_corpus(settings, collection, sentences)
+        self.retriever = retriever(collection, sentences, encoder, self.corpus, settings.top_k)
         self.rarity = self.corpus.rarity
         self.llm: LLM | None = None
         if settings.llm_enabled:

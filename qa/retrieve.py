@@ -1,9 +1,9 @@
 """Retrieve: dense (Chroma) and keyword (BM25) search over chunks, fused by reciprocal rank.
 
 The fusion is what LlamaIndex's `QueryFusionRetriever(mode="reciprocal_rerank")` does here (see
-`fuse`), done without importing LlamaIndex (~1 s of a cold start); `qa/reference.py` keeps the
-LlamaIndex retrievers, and `tests/test_lean.py` checks both rank the same chunks. The BM25 index is built from the chunks
-stored in Chroma (`qa/corpus.py`), so the two searches always describe the same chunks.
+`fuse`), without importing LlamaIndex (~1 s of a cold start); `qa/reference.py` keeps the LlamaIndex
+retrievers, and `tests/test_lean.py` checks that both rank the same chunks. The BM25 index is built
+from the chunks stored in Chroma (`qa/corpus.py`), so the two searches describe the same chunks.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import json
 import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from qa.corpus import Corpus
+from qa.threads import one_blas_thread
 
 _SAME_PASSAGE = 0.9  # word-sequence similarity above which two passages are one
 RRF_K = 60.0  # reciprocal rank fusion's constant, as in LlamaIndex and the original paper
@@ -63,13 +63,7 @@ class Retriever:
         return len(self.corpus.ids)
 
     def embed(self, text: str) -> np.ndarray:
-        """The question's vector, computed on one BLAS thread.
-
-        One question is a few tokens: OpenBLAS's thread pool costs more than it gains there, and
-        when the cores are busy (other users, other programs) its waiting threads turn a 10 ms
-        embedding into 0.1-2 s. Concurrent questions run in parallel as Python threads instead.
-        """
-        with _blas().limit(limits=1):
+        with one_blas_thread():  # a few tokens: threads would cost more than they gain (qa/threads.py)
             return np.asarray(self.encoder.embed([text])[0], dtype=np.float32)
 
     def search(self, question: str, vector: np.ndarray) -> list[Hit]:
@@ -96,25 +90,36 @@ class Retriever:
 
     def sentences_of(self, hits: list[Hit]) -> list[Sentence]:
         """Every sentence of the hits, with its stored vector."""
-        wanted = []
-        for hit in [h for top in hits for h in [top, *top.also]]:
-            count = len(json.loads(hit.meta["sentences"]))
-            wanted.extend(f"{hit.id}:{i}" for i in range(count))
-        if not wanted:
-            return []
-        got = self.sentences.get(ids=wanted, include=["embeddings"])
-        vectors = dict(zip(got["ids"], got["embeddings"]))
+        vectors = self._sentence_vectors([h for top in hits for h in [top, *top.also]])
         out = []
         for rank, top in enumerate(hits):
             for hit in [top, *top.also]:
                 for i, (a, b) in enumerate(json.loads(hit.meta["sentences"])):
-                    vector = vectors.get(f"{hit.id}:{i}")
+                    vector = vectors.get((hit.id, i))
                     if vector is None:
                         continue  # a half-written index: skip, the next `qa index` completes it
                     start = int(hit.meta["start"])
                     out.append(Sentence(hit.meta["source"], hit.text[a:b], start + a, start + b,
-                                        np.asarray(vector, dtype=np.float32), hit.meta, rank, i))
+                                        np.array(vector, dtype=np.float32), hit.meta, rank, i))
         return out
+
+    def _sentence_vectors(self, hits: list[Hit]) -> dict[tuple[str, int], Any]:
+        """(chunk ID, i) -> vector, from the corpus's array; a chunk stored after it was built, from Chroma."""
+        found: dict[tuple[str, int], Any] = {}
+        missing = []
+        for hit in hits:
+            row = self.corpus.row_of.get(hit.id)
+            for i in range(len(json.loads(hit.meta["sentences"]))):
+                if row is None:
+                    missing.append(f"{hit.id}:{i}")
+                elif (vector := self.corpus.sentences.of(row, i)) is not None:
+                    found[(hit.id, i)] = vector
+        if missing:
+            got = self.sentences.get(ids=missing, include=["embeddings"])
+            for sid, vector in zip(got["ids"], got["embeddings"]):
+                cid, _, i = sid.rpartition(":")
+                found[(cid, int(i))] = vector
+        return found
 
 
 def merge_repeats(hits: list[Hit]) -> list[Hit]:
@@ -159,13 +164,6 @@ def fuse(rankings: list[list[str]], top_k: int, k: float = RRF_K) -> list[tuple[
     for score, cid in entries[:top_k]:
         fused.setdefault(cid, score)
     return list(fused.items())
-
-
-@lru_cache(maxsize=1)
-def _blas() -> Any:
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController().select(user_api="blas")
 
 
 def _public(meta: dict[str, Any] | None) -> dict[str, Any]:
