@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from index.spans import Span
+
 # A whole line that is page furniture, not article text.
 _FURNITURE = re.compile(
     r"""^(?:
@@ -35,12 +37,6 @@ _TRAILING_HEADER = re.compile(r"^(?:premium selection|latest news\b.*|most read\
 _GLUED_LABEL = re.compile(r"^([A-Z]{3,})(?=[A-Z][a-z])")
 _SENTENCE_END = re.compile(r"""[.!?]["'”’)]*$""")
 _NEAR_DUPLICATE = 0.85  # word-sequence similarity above which a paragraph is a repeat
-
-
-@dataclass(frozen=True)
-class Span:
-    start: int
-    end: int
 
 
 @dataclass(frozen=True)

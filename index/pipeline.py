@@ -19,6 +19,7 @@ from index.metadata import authors, outlet, title
 from index.sentences import split_sentences
 from index.store import all_rows, drop_collection, in_batches, open_collection, open_sentences, writer_lock
 from qa.config import Settings
+from qa.corpus import forget, refresh
 from qa.errors import CorpusError
 
 Progress = Callable[[int, int], None]  # (done, total) chunks embedded
@@ -69,6 +70,8 @@ def build_index(settings: Settings, rebuild: bool = False, progress: Progress | 
         collection = open_collection(settings, create=True)
         report = IndexReport(skipped=[(s.source, s.reason) for s in skipped], warnings=warnings)
         _sync(collection, articles, settings, report, progress)
+        if report.changed:
+            refresh(settings, collection, open_sentences(settings))  # the query side's cache (qa/corpus.py)
         return report
 
 
@@ -153,6 +156,8 @@ def _sync(collection: Any, articles: list[Article], settings: Settings, report: 
     report.removed = sorted(set(stored_files) - {a.file.source for a in articles})
 
     new_ids = [cid for cid in wanted if cid not in stored]
+    if new_ids or changed_meta or set(stored) - set(wanted):
+        forget(settings)  # stale from the first write on, even if this run dies before `refresh`
     vectors = _vectors_for(collection, new_ids, wanted, stored, settings, report, progress)
     sentences = open_sentences(settings, create=True)
     # Sentences first, chunks second, deletions last: a crash at any point leaves rows that the

@@ -6,17 +6,21 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from index.clean import Span
+from index.spans import Span
 
 
 @lru_cache(maxsize=1)
 def _punkt() -> Any:
-    import llama_index.core
+    from importlib.util import find_spec
+
     import nltk
     from nltk.tokenize.punkt import PunktTokenizer
 
-    # LlamaIndex bundles punkt_tab; point NLTK at it so nothing is downloaded.
-    cache = Path(llama_index.core.__file__).parent / "_static" / "nltk_cache"
+    # LlamaIndex bundles punkt_tab; point NLTK at it so nothing is downloaded. find_spec locates
+    # the package without importing it (importing llama_index.core takes ~1 s).
+    spec = find_spec("llama_index.core")
+    assert spec is not None and spec.submodule_search_locations, "llama-index-core is not installed"
+    cache = Path(next(iter(spec.submodule_search_locations))) / "_static" / "nltk_cache"
     if str(cache) not in nltk.data.path:
         nltk.data.path.insert(0, str(cache))
     return PunktTokenizer("english")

@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from index.clean import Span
 from index.sentences import split_sentences
+from index.spans import Span
 from qa.extractive import passage_of
 from qa.prompt import ABSTAIN, Numbered
 from qa.retrieve import Sentence, same_passage

@@ -25,6 +25,7 @@ class Settings:
     embedding: str = "minilm"  # or "openai:<model>", e.g. "openai:text-embedding-3-small"
     chunk_tokens: int = 200  # word pieces per chunk; the model reads 254 plus [CLS] and [SEP]
     top_k: int = 8  # passages retrieved per question
+    retriever: str = "fused"  # QA_RETRIEVER: "llamaindex" ranks with LlamaIndex's retrievers (the reference)
     openai_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str | None = None
     llm_model: str = "gpt-4o-mini"
@@ -80,6 +81,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object)
     text = {
         "chroma_url": "QA_CHROMA_URL",
         "embedding": "QA_EMBEDDING",
+        "retriever": "QA_RETRIEVER",
         "openai_api_key": "OPENAI_API_KEY",
         "openai_base_url": "OPENAI_BASE_URL",
         "llm_model": "QA_LLM_MODEL",

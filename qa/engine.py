@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,11 +15,11 @@ from typing import TYPE_CHECKING
 from qa import cite, extractive, prompt
 from qa.chat import Chat
 from qa.config import Settings, settings_from_env
-from qa.errors import IndexMissing, LLMError, QuestionError
+from qa.corpus import open_corpus
+from qa.errors import ConfigError, IndexMissing, LLMError, QuestionError
 from qa.prompt import Numbered
 from qa.retrieve import Retriever, Sentence
 from qa.schema import Answer
-from qa.terms import Rarity
 
 if TYPE_CHECKING:
     from qa.llm import LLM
@@ -38,12 +37,13 @@ class Engine:
         from index.store import open_collection, open_sentences
 
         self.settings = settings
+        retriever = _retriever_class(settings)
         collection = open_collection(settings)
         sentences = open_sentences(settings)
         encoder = make_embedder(settings.embedding, settings.openai_api_key, settings.openai_base_url)
-        self.retriever = Retriever(collection, sentences, encoder, settings.top_k)
-        self.rarity = Rarity(n.get_content() for n in self.retriever.nodes.values())
-        self._lock = threading.Lock()
+        self.corpus = open_corpus(settings, collection, sentences)
+        self.retriever = retriever(collection, sentences, encoder, self.corpus, settings.top_k)
+        self.rarity = self.corpus.rarity
         self.llm: LLM | None = None
         if settings.llm_enabled:
             from qa.llm import LLM
@@ -62,16 +62,11 @@ class Engine:
 
     @property
     def stats(self) -> dict[str, int]:
-        sources = {n.metadata["source"] for n in self.retriever.nodes.values()}
-        return {"articles": len(sources), "chunks": self.retriever.chunk_count}
+        return self.corpus.stats
 
     def articles(self) -> list[dict[str, str]]:
         """Every indexed article (source, title, outlet, date), newest first."""
-        seen: dict[str, dict[str, str]] = {}
-        for node in self.retriever.nodes.values():
-            m = node.metadata
-            seen.setdefault(m["source"], {k: str(m.get(k, "")) for k in ("source", "title", "outlet", "date")})
-        return sorted(seen.values(), key=lambda a: (a["date"], a["source"]), reverse=True)
+        return [dict(a) for a in self.corpus.articles]
 
     def ask(self, question: str, *, resolved: str | None = None) -> Answer:
         """Answer one question from the articles, citing them, or say they don't cover it.
@@ -131,14 +126,13 @@ class Engine:
         """Retrieve for the question, and the offline answer (the fallback, and a conflict detector)."""
         question = check_question(question)
         search_for = check_question(resolved) if resolved else question
-        with self._lock:  # one engine serves every UI session's worker thread
-            qvec = self.retriever.embed(search_for)
-            hits = self.retriever.search(search_for, qvec)
-            parts = [(p, self.retriever.embed(p)) for p in extractive.parts_of(search_for)]
-            for p, vec in parts:  # a compound question: each part retrieves its own passages too
-                hits += [h for h in self.retriever.search(p, vec) if all(h.id != k.id for k in hits)]
-            sentences = self.retriever.sentences_of(hits)
-            offline = extractive.answer(search_for, qvec, sentences, self.rarity, parts)
+        qvec = self.retriever.embed(search_for)
+        hits = self.retriever.search(search_for, qvec)
+        parts = [(p, self.retriever.embed(p)) for p in extractive.parts_of(search_for)]
+        for p, vec in parts:  # a compound question: each part retrieves its own passages too
+            hits += [h for h in self.retriever.search(p, vec) if all(h.id != k.id for k in hits)]
+        sentences = self.retriever.sentences_of(hits)
+        offline = extractive.answer(search_for, qvec, sentences, self.rarity, parts)
         offline.question = question
         offline.resolved_question = search_for
         offline.retrieved = _unique([h.meta["source"] for top in hits for h in [top, *top.also]])
@@ -228,6 +222,16 @@ def load(articles: str | Path | None = None, store: str | Path | None = None,
 
     build_index(settings)
     return Engine(settings)
+
+
+def _retriever_class(settings: Settings) -> type[Retriever]:
+    if settings.retriever == "llamaindex":
+        from qa.reference import LlamaIndexRetriever
+
+        return LlamaIndexRetriever
+    if settings.retriever != "fused":
+        raise ConfigError(f"Unknown QA_RETRIEVER={settings.retriever!r}; use 'fused' (the default) or 'llamaindex'.")
+    return Retriever
 
 
 def _unique(items: list[str]) -> list[str]:

@@ -1,7 +1,9 @@
 """Retrieve: dense (Chroma) and keyword (BM25) search over chunks, fused by reciprocal rank.
 
-The BM25 index is built from the chunks stored in Chroma when the engine loads, so the two
-always describe the same chunks.
+The fusion is what LlamaIndex's `QueryFusionRetriever(mode="reciprocal_rerank")` does here (see
+`fuse`), without importing LlamaIndex (~1 s of a cold start); `qa/reference.py` keeps the LlamaIndex
+retrievers, and `tests/test_lean.py` checks that both rank the same chunks. The BM25 index is built
+from the chunks stored in Chroma (`qa/corpus.py`), so the two searches describe the same chunks.
 """
 
 from __future__ import annotations
@@ -13,14 +15,12 @@ from difflib import SequenceMatcher
 from typing import Any
 
 import numpy as np
-from llama_index.core import VectorStoreIndex
-from llama_index.core.base.embeddings.base import BaseEmbedding
-from llama_index.core.llms import MockLLM
-from llama_index.core.retrievers import QueryFusionRetriever
-from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
-from pydantic import PrivateAttr
+
+from qa.corpus import Corpus
+from qa.threads import one_blas_thread
 
 _SAME_PASSAGE = 0.9  # word-sequence similarity above which two passages are one
+RRF_K = 60.0  # reciprocal rank fusion's constant, as in LlamaIndex and the original paper
 
 
 @dataclass
@@ -48,85 +48,78 @@ class Hit:
     also: list[Hit] = field(default_factory=list)
 
 
-class _Embedding(BaseEmbedding):
-    """LlamaIndex face of our encoder, so its retrievers embed questions the way chunks were."""
-
-    _encoder: Any = PrivateAttr()
-
-    def __init__(self, encoder: Any) -> None:
-        super().__init__(model_name=encoder.name)
-        self._encoder = encoder
-
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return [float(x) for x in self._encoder.embed([query])[0]]
-
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return self._get_query_embedding(text)
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._get_query_embedding(query)
-
-
 class Retriever:
-    """Hybrid retrieval over one Chroma collection and its sentence vectors."""
+    """Hybrid retrieval over one Chroma collection, its BM25 corpus and its sentence vectors.
 
-    def __init__(self, collection: Any, sentences: Any, encoder: Any, top_k: int) -> None:
-        from llama_index.vector_stores.chroma import ChromaVectorStore
+    Safe to share between threads: Chroma's client, the encoder and the BM25 arrays are only read.
+    """
 
+    def __init__(self, collection: Any, sentences: Any, encoder: Any, corpus: Corpus, top_k: int) -> None:
         self.collection, self.sentences, self.encoder, self.top_k = collection, sentences, encoder, top_k
-        self.nodes = _load_nodes(collection)
-        index = VectorStoreIndex.from_vector_store(
-            ChromaVectorStore(chroma_collection=collection), embed_model=_Embedding(encoder)
-        )
-        retrievers = [index.as_retriever(similarity_top_k=top_k)]
-        if self.nodes:
-            retrievers.append(_bm25(list(self.nodes.values()), top_k))
-        self.fusion = QueryFusionRetriever(
-            retrievers, llm=MockLLM(), mode="reciprocal_rerank", num_queries=1,
-            use_async=False, similarity_top_k=top_k,
-        )
+        self.corpus = corpus
 
     @property
     def chunk_count(self) -> int:
-        return len(self.nodes)
+        return len(self.corpus.ids)
 
     def embed(self, text: str) -> np.ndarray:
-        return np.asarray(self.encoder.embed([text])[0], dtype=np.float32)
+        with one_blas_thread():  # a few tokens: threads would cost more than they gain (qa/threads.py)
+            return np.asarray(self.encoder.embed([text])[0], dtype=np.float32)
 
     def search(self, question: str, vector: np.ndarray) -> list[Hit]:
         """Best chunks first; a passage repeated in several articles comes back once."""
-        if not self.nodes:
+        ranked = self.rank(question, vector)
+        rows = self._rows([cid for cid, _ in ranked])
+        return merge_repeats([Hit(cid, *rows[cid], score) for cid, score in ranked if cid in rows])
+
+    def rank(self, question: str, vector: np.ndarray) -> list[tuple[str, float]]:
+        """Chunk IDs with their fused scores, best first: at most top_k, each once."""
+        if not self.corpus.ids:
             return []
-        bundle = QueryBundle(query_str=question, embedding=[float(x) for x in vector])
-        found: list[NodeWithScore] = self.fusion.retrieve(bundle)
-        hits = [
-            Hit(n.node.node_id, n.node.get_content(), self.nodes[n.node.node_id].metadata, n.score or 0.0)
-            for n in found
-            if n.node.node_id in self.nodes
-        ]
-        return merge_repeats(hits)
+        dense = self.collection.query(query_embeddings=[[float(x) for x in vector]], n_results=self.top_k,
+                                      include=[])["ids"][0]
+        assert self.corpus.lexical is not None
+        lexical = [self.corpus.ids[row] for row, _ in self.corpus.lexical.search(question, self.top_k)]
+        return fuse([dense, lexical], self.top_k)
+
+    def _rows(self, ids: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """(text, metadata) of each chunk ID."""
+        got = self.collection.get(ids=ids, include=["documents", "metadatas"]) if ids else {"ids": []}
+        return {cid: (doc or "", _public(meta)) for cid, doc, meta in
+                zip(got["ids"], got.get("documents") or [], got.get("metadatas") or [])}
 
     def sentences_of(self, hits: list[Hit]) -> list[Sentence]:
         """Every sentence of the hits, with its stored vector."""
-        wanted = []
-        for hit in [h for top in hits for h in [top, *top.also]]:
-            count = len(json.loads(hit.meta["sentences"]))
-            wanted.extend(f"{hit.id}:{i}" for i in range(count))
-        if not wanted:
-            return []
-        got = self.sentences.get(ids=wanted, include=["embeddings"])
-        vectors = dict(zip(got["ids"], got["embeddings"]))
+        vectors = self._sentence_vectors([h for top in hits for h in [top, *top.also]])
         out = []
         for rank, top in enumerate(hits):
             for hit in [top, *top.also]:
                 for i, (a, b) in enumerate(json.loads(hit.meta["sentences"])):
-                    vector = vectors.get(f"{hit.id}:{i}")
+                    vector = vectors.get((hit.id, i))
                     if vector is None:
                         continue  # a half-written index: skip, the next `qa index` completes it
                     start = int(hit.meta["start"])
                     out.append(Sentence(hit.meta["source"], hit.text[a:b], start + a, start + b,
-                                        np.asarray(vector, dtype=np.float32), hit.meta, rank, i))
+                                        np.array(vector, dtype=np.float32), hit.meta, rank, i))
         return out
+
+    def _sentence_vectors(self, hits: list[Hit]) -> dict[tuple[str, int], Any]:
+        """(chunk ID, i) -> vector, from the corpus's array; a chunk stored after it was built, from Chroma."""
+        found: dict[tuple[str, int], Any] = {}
+        missing = []
+        for hit in hits:
+            row = self.corpus.row_of.get(hit.id)
+            for i in range(len(json.loads(hit.meta["sentences"]))):
+                if row is None:
+                    missing.append(f"{hit.id}:{i}")
+                elif (vector := self.corpus.sentences.of(row, i)) is not None:
+                    found[(hit.id, i)] = vector
+        if missing:
+            got = self.sentences.get(ids=missing, include=["embeddings"])
+            for sid, vector in zip(got["ids"], got["embeddings"]):
+                cid, _, i = sid.rpartition(":")
+                found[(cid, int(i))] = vector
+        return found
 
 
 def merge_repeats(hits: list[Hit]) -> list[Hit]:
@@ -152,27 +145,29 @@ def same_passage(a: str, b: str) -> bool:
     return SequenceMatcher(None, wa, wb, autojunk=False).ratio() >= _SAME_PASSAGE
 
 
-def _load_nodes(collection: Any) -> dict[str, TextNode]:
-    nodes = {}
-    offset = 0
-    while True:
-        page = collection.get(include=["documents", "metadatas"], limit=5000, offset=offset)
-        if not page["ids"]:
-            break
-        for cid, doc, meta in zip(page["ids"], page["documents"], page["metadatas"]):
-            clean = {k: v for k, v in meta.items() if not k.startswith("_")}
-            nodes[cid] = TextNode(id_=cid, text=doc or "", metadata=clean)
-        offset += len(page["ids"])
-    return nodes
+def fuse(rankings: list[list[str]], top_k: int, k: float = RRF_K) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion as LlamaIndex's QueryFusionRetriever runs it on our Chroma store.
+
+    Each entry (ranking, rank) scores 1 / (k + rank); entries sort by score, ties keeping the
+    earlier ranking first; the first top_k entries are kept, and a chunk's later entries dropped.
+    The scores of one chunk found by both searches are NOT summed: the retriever identifies nodes
+    by a hash of their text and str(metadata), and Chroma returns metadata keys in a new order at
+    every call, so the two entries never meet. In effect the rankings are interleaved rank by rank.
+    (Summing them, textbook RRF, ranked gold articles higher in the eval but lowered fact recall
+    by 7 points with the answerer as tuned.)
+
+    Example: fuse([["a", "b"], ["b", "c"]], top_k=3) == [("a", 1/60), ("b", 1/60)]
+    """
+    entries = [(1.0 / (rank + k), cid) for ranking in rankings for rank, cid in enumerate(ranking)]
+    entries.sort(key=lambda entry: entry[0], reverse=True)  # stable: ties keep the earlier ranking first
+    fused: dict[str, float] = {}
+    for score, cid in entries[:top_k]:
+        fused.setdefault(cid, score)
+    return list(fused.items())
 
 
-def _bm25(nodes: list[TextNode], top_k: int) -> Any:
-    import Stemmer
-    from llama_index.retrievers.bm25 import BM25Retriever
-
-    return BM25Retriever.from_defaults(
-        nodes=nodes, similarity_top_k=min(top_k, len(nodes)), stemmer=Stemmer.Stemmer("english"), language="english"
-    )
+def _public(meta: dict[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (meta or {}).items() if not k.startswith("_")}
 
 
-__all__ = ["Hit", "Retriever", "Sentence", "merge_repeats", "same_passage"]
+__all__ = ["Hit", "Retriever", "Sentence", "fuse", "merge_repeats", "same_passage"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
@@ -22,11 +23,16 @@ STOP = set(
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 
 
-@lru_cache(maxsize=1)
-def _stemmer() -> Any:
-    import Stemmer
+_local = threading.local()  # a PyStemmer object is not thread-safe: one per thread
 
-    return Stemmer.Stemmer("english")
+
+def _stemmer() -> Any:
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        import Stemmer
+
+        stemmer = _local.stemmer = Stemmer.Stemmer("english")
+    return stemmer
 
 
 @lru_cache(maxsize=65536)
@@ -57,6 +63,15 @@ class Rarity:
             self.n += 1
             self.df.update(set(terms(p)))
         self._prefixes = {s[:5] for s in self.df if len(s) >= 5}
+
+    @classmethod
+    def from_counts(cls, df: dict[str, int], n: int) -> Rarity:
+        """Rarity from saved counts. Example: Rarity.from_counts({"turkey": 2}, 4).known("turkey") is True."""
+        rarity = cls(())
+        rarity.df.update(df)
+        rarity.n = n
+        rarity._prefixes = {s[:5] for s in rarity.df if len(s) >= 5}
+        return rarity
 
     def idf(self, stem: str) -> float:
         return math.log((self.n + 1) / (self.df.get(stem, 0) + 0.5))
