@@ -20,6 +20,7 @@ from qa.errors import ConfigError, IndexMissing, LLMError, QuestionError
 from qa.prompt import Numbered
 from qa.retrieve import Retriever, Sentence
 from qa.schema import Answer
+from qa.threads import single_blas_thread
 
 if TYPE_CHECKING:
     from qa.llm import LLM
@@ -38,6 +39,7 @@ class Engine:
 
         self.settings = settings
         retriever = _retriever_class(settings)
+        single_blas_thread()  # answers multiply small matrices: see qa/threads.py
         collection = open_collection(settings)
         sentences = open_sentences(settings)
         encoder = make_embedder(settings.embedding, settings.openai_api_key, settings.openai_base_url)
