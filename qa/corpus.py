@@ -28,7 +28,8 @@ from qa.terms import Rarity
 from qa.vectors import SentenceVectors
 
 FORMAT = "2"  # what the cache files mean; a new value makes every old cache stale
-_PAGE = 5000  # chunks per Chroma read
+_PAGE = 20_000  # chunks per Chroma read, with their text and metadata
+_ID_PAGE = 200_000  # chunk IDs per Chroma read
 
 
 @dataclass
@@ -60,7 +61,11 @@ def open_corpus(settings: Settings, collection: Any, sentences: Any) -> Corpus:
     except Exception:  # noqa: BLE001 - no cache yet, or one unreadable in any way: it is derived data, rebuild it
         shutil.rmtree(folder, ignore_errors=True)
     corpus = build_corpus(collection, sentences)
-    save(corpus, cache_dir(settings))
+    if save(corpus, cache_dir(settings)):
+        try:  # the saved copy: its sentence vectors are read from disk, not held in memory
+            return _load(cache_dir(settings) / corpus.key, corpus.ids)
+        except Exception:  # noqa: BLE001 - removed meanwhile by a writer's `forget`: keep the built one
+            pass
     return corpus
 
 
@@ -80,8 +85,8 @@ def cache_dir(settings: Settings) -> Path:
 
 
 def stored_ids(collection: Any) -> list[str]:
-    ids: list[str] = []
-    while page := collection.get(include=[], limit=_PAGE, offset=len(ids))["ids"]:
+    ids: list[str] = []  # in large pages: each Chroma page with an offset rescans the rows before it
+    while page := collection.get(include=[], limit=_ID_PAGE, offset=len(ids))["ids"]:
         ids.extend(page)
     return ids
 
@@ -117,8 +122,9 @@ def build_corpus(collection: Any, sentences: Any) -> Corpus:
     return Corpus(key_of(ids), ids, lexical, Rarity(words), newest, SentenceVectors.build(sentences, ids, counts))
 
 
-def save(corpus: Corpus, root: Path) -> None:
-    """Write the corpus under root/<key>, atomically (a folder renamed into place); skip a read-only store."""
+def save(corpus: Corpus, root: Path) -> bool:
+    """Write the corpus under root/<key>, atomically (a folder renamed into place); False if it could not be
+    (a read-only store, or another process saved the same key first)."""
     tmp = root / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
         tmp.mkdir(parents=True)
@@ -129,12 +135,13 @@ def save(corpus: Corpus, root: Path) -> None:
         corpus.sentences.save(tmp)
         tmp.rename(root / corpus.key)
     except OSError:
-        pass  # read-only store, or another process saved the same key first: the next load builds or reads it
+        return False
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    for old in root.glob("*") if root.is_dir() else []:
+    for old in root.glob("*"):
         if old.name != corpus.key and not old.name.startswith(".tmp-"):
             shutil.rmtree(old, ignore_errors=True)
+    return True
 
 
 def _load(folder: Path, ids: list[str]) -> Corpus:

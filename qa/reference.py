@@ -14,6 +14,7 @@ from llama_index.core import VectorStoreIndex
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.llms import MockLLM
 from llama_index.core.retrievers import BaseRetriever, QueryFusionRetriever
+from llama_index.core.retrievers.fusion_retriever import FUSION_MODES
 from llama_index.core.schema import QueryBundle, TextNode
 from pydantic import PrivateAttr
 
@@ -41,7 +42,7 @@ class LlamaIndexRetriever(Retriever):
                                                stemmer=Stemmer.Stemmer("english"), language="english")
             retrievers.append(bm25)
         self.fusion = QueryFusionRetriever(
-            retrievers, llm=MockLLM(), mode="reciprocal_rerank", num_queries=1,
+            retrievers, llm=MockLLM(), mode=FUSION_MODES.RECIPROCAL_RANK, num_queries=1,
             use_async=False, similarity_top_k=top_k,
         )
         assert RRF_K == 60.0, "QueryFusionRetriever's reciprocal_rerank uses k = 60"

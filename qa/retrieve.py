@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from qa.corpus import Corpus
-from qa.threads import one_blas_thread
 
 _SAME_PASSAGE = 0.9  # word-sequence similarity above which two passages are one
 RRF_K = 60.0  # reciprocal rank fusion's constant, as in LlamaIndex and the original paper
@@ -63,8 +62,7 @@ class Retriever:
         return len(self.corpus.ids)
 
     def embed(self, text: str) -> np.ndarray:
-        with one_blas_thread():  # a few tokens: threads would cost more than they gain (qa/threads.py)
-            return np.asarray(self.encoder.embed([text])[0], dtype=np.float32)
+        return np.asarray(self.encoder.embed([text])[0], dtype=np.float32)
 
     def search(self, question: str, vector: np.ndarray) -> list[Hit]:
         """Best chunks first; a passage repeated in several articles comes back once."""

@@ -1,44 +1,23 @@
-"""One BLAS thread while questions are answered, however many threads answer at once.
+"""One BLAS thread for the whole process, once an engine is loaded.
 
-A question is a few tokens: OpenBLAS's thread pool costs more than it gains on matrices that
-small, and when the cores are busy (other users, other programs) its waiting threads turn a 10 ms
-embedding into 0.1-2 s. Concurrent questions run in parallel as Python threads instead (NumPy
-releases the GIL). The limit is process-wide (it is OpenBLAS's setting), so it is set when the
-first question starts and restored when the last one ends; bulk indexing in between keeps its threads.
+An answer multiplies small matrices (a question is a few tokens; a few dozen sentence vectors):
+OpenBLAS's extra threads cost more than they gain there, and after each call they spin, waiting
+for more work. Measured on 2 busy cores: embedding one question took 160 ms with two BLAS threads
+and 18 ms with one, and the idle thread burned ~80 ms of CPU per answer. Questions asked at once
+run in parallel as Python threads instead (NumPy and Chroma release the GIL).
 
-    with one_blas_thread():
-        vector = encoder.embed([question])
+The setting is process-wide and set once: threadpoolctl lets only the first thread that sets
+OpenBLAS's limit change it later, so toggling it per question from server threads does nothing.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
-
-_lock = threading.Lock()
-_state: dict[str, Any] = {"active": 0, "limiter": None}
-
-
-@contextmanager
-def one_blas_thread() -> Iterator[None]:
-    with _lock:
-        if _state["active"] == 0:
-            _state["limiter"] = _blas().limit(limits=1)
-        _state["active"] += 1
-    try:
-        yield
-    finally:
-        with _lock:
-            _state["active"] -= 1
-            if _state["active"] == 0:
-                _state["limiter"].restore_original_limits()
 
 
 @lru_cache(maxsize=1)
-def _blas() -> Any:
-    from threadpoolctl import ThreadpoolController
+def single_blas_thread() -> None:
+    """Example: single_blas_thread(); threadpoolctl.threadpool_info()[0]["num_threads"] == 1."""
+    from threadpoolctl import threadpool_limits
 
-    return ThreadpoolController().select(user_api="blas")
+    threadpool_limits(limits=1, user_api="blas")

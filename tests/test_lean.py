@@ -143,3 +143,11 @@ def test_threads_asking_at_once_get_the_answers_asked_one_by_one(engine: Engine)
     with ThreadPoolExecutor(max_workers=4) as pool:
         together = list(pool.map(lambda q: engine.ask(q).to_dict(), questions * 2))
     assert together == alone * 2
+
+
+def test_an_engine_runs_blas_on_one_thread(engine: Engine) -> None:
+    """Its matrices are small; idle OpenBLAS threads would spin (qa/threads.py)."""
+    from threadpoolctl import threadpool_info
+
+    blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
+    assert blas and all(lib["num_threads"] == 1 for lib in blas)
