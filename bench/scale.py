@@ -130,9 +130,8 @@ def indexing(plan: Plan, work: Path, questions: list[str]) -> dict[str, Any]:
     ours = run("index_ours", corpus=bbc, store=str(work / "store-ours"))
     naive = run("index_naive", corpus=bbc, store=str(work / "naive-bbc"), chunk_size=CHUNK_TOKENS,
                 chunk_overlap=NAIVE_OVERLAP, questions=questions, k=TOP_K)
-    splits = run("naive_splits", corpus=bbc, chunk_size=CHUNK_TOKENS)
     encoders = run("encoders", corpus=bbc, articles=plan.encoder_articles)
-    return {"ours": ours, "naive": naive, "naive_default_overlap": splits, "encoders": encoders}
+    return {"ours": ours, "naive": naive, "encoders": encoders}
 
 
 def reindexing(work: Path) -> dict[str, Any]:

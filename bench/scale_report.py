@@ -92,7 +92,7 @@ def _indexing(r: dict[str, Any]) -> str:
         f"{e['pipeline_ceiling_chunks_per_s']:.1f} | {_rate(ours) / e['pipeline_ceiling_chunks_per_s']:.0%} |"
         for e in enc["encoders"]
     )
-    splits = ix["naive_default_overlap"]
+    splits = naive["default_overlap"]
     return f"""## Indexing
 
 The BBC corpus ({ours['articles']:,} articles) indexed from scratch, each pipeline in its own process

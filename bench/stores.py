@@ -58,6 +58,21 @@ class TextVectors:
             self.embedded += len(todo)
         return np.stack([self.rows[k] for k in keys]) if keys else np.zeros((0, 384), np.float32)
 
+    def seed(self, chunks: Any, sentences: Any) -> None:
+        """Take the vectors a store already holds: chunks by their embedded text, sentences by theirs."""
+        from index.pipeline import embed_text
+
+        for collection, is_chunk in ((chunks, True), (sentences, False)):
+            offset = 0
+            while True:
+                page = collection.get(include=["documents", "metadatas", "embeddings"], limit=5000, offset=offset)
+                if not page["ids"]:
+                    break
+                for doc, meta, vector in zip(page["documents"], page["metadatas"], page["embeddings"]):
+                    text = embed_text(meta["title"], doc) if is_chunk else doc
+                    self.rows.setdefault(_key(text), np.asarray(vector, dtype=np.float32))
+                offset += len(page["ids"])
+
     def save(self) -> None:
         if not self.path:
             return
@@ -240,9 +255,11 @@ def _write(settings: Settings, articles: list[Any], vectors: TextVectors, log: A
     collection = open_collection(settings, create=True)
     sentences = open_sentences(settings, create=True)
     have = {cid for cid, _ in all_rows(collection, [])}
+    if have:  # resuming: what an interrupted run stored need not be embedded again
+        vectors.seed(collection, sentences)
     records = [r for a in articles for r in chunk_records(a) if r[0] not in have]
-    start, done = time.perf_counter(), 0
-    for batch in in_batches(records, 2000):
+    start, done, saved = time.perf_counter(), 0, time.perf_counter()
+    for batch in in_batches(records, 1000):
         chunk_vectors = vectors.get([embed_text(meta["title"], text) for _, text, meta in batch])
         rows = [row for cid, text, meta in batch for row in sentence_rows(cid, text, meta)]
         row_vectors = vectors.get([r[1] for r in rows])
@@ -255,6 +272,9 @@ def _write(settings: Settings, articles: list[Any], vectors: TextVectors, log: A
             collection.upsert(ids=[r[0] for r in part], embeddings=chunk_vectors[i : i + 1000].tolist(),
                               documents=[r[1] for r in part], metadatas=[r[2] for r in part])
         done += len(batch)
+        if time.perf_counter() - saved > 600:
+            vectors.save()
+            saved = time.perf_counter()
         rate = done / (time.perf_counter() - start)
         log(f"  {done:,}/{len(records):,} chunks stored ({rate:.1f}/s, {vectors.embedded:,} texts embedded, "
             f"about {(len(records) - done) / rate / 60:.0f} min left)")
