@@ -91,6 +91,8 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "versions": versions,
+        # Without .pyc files every fresh process compiles our modules again: it shows in cold starts.
+        "pythondontwritebytecode": os.environ.get("PYTHONDONTWRITEBYTECODE", ""),
     }
 
 

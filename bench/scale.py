@@ -108,16 +108,23 @@ def measure(plan: Plan, cache: Path, corpus: Path, log: Any = print) -> dict[str
         results: dict[str, Any] = {"plan": dataclasses.asdict(plan), "machine": facts, "corpus": str(corpus),
                                    "settings": {"chunk_tokens": CHUNK_TOKENS, "naive_overlap": NAIVE_OVERLAP,
                                                 "top_k": TOP_K}}
-        log(f"indexing {bbc['articles']} BBC articles: ours, then naive, then the raw encoders")
-        results["indexing"] = indexing(plan, work, inputs["bbc"])
-        log("re-indexing: unchanged, then 1% of the files changed")
-        results["reindex"] = reindexing(work)
-        log("warm latency at 5 articles, BBC, 100,000 chunks")
-        results["latency"] = latencies(plan, work, cache, corpus, inputs, log)
-        log("cold start: qa ask, naive")
-        results["cold"] = cold(plan, work)
-        log("serving: qa serve, memory, 8 users")
-        results["serving"] = serve_all(plan, work, results["latency"], inputs)
+        steps = [
+            ("indexing", f"indexing {bbc['articles']} BBC articles: ours, naive, the raw encoders",
+             lambda: indexing(plan, work, inputs["bbc"])),
+            ("reindex", "re-indexing: unchanged, then 1% of the files changed", lambda: reindexing(work)),
+            ("latency", "warm latency at 5 articles, BBC, 100,000 chunks",
+             lambda: latencies(plan, work, cache, corpus, inputs, log)),
+            ("cold", "cold start: qa ask, naive", lambda: cold(plan, work)),
+            ("serving", "serving: qa serve, memory, 8 users",
+             lambda: serve_all(plan, work, results["latency"], inputs)),
+        ]
+        for key, message, step in steps:
+            log(message)
+            try:
+                results[key] = step()
+            except Exception as e:  # noqa: BLE001 - a failed step is reported; the others still run
+                log(f"{key} failed: {e}")
+                results[key] = {"error": f"{type(e).__name__}: {str(e)[-500:]}"}
         facts["load_end"] = os.getloadavg()[0]
         results["seconds"] = time.perf_counter() - started
         return results
