@@ -54,7 +54,7 @@ class Plan:
 
 FULL = Plan(quick=False, bbc_articles=None, encoder_articles=100, five_questions=None, bbc_questions=50, repeats=2,
             cold_runs=5, naive_cold_runs=3, user_questions=5, serve_bbc=True, build_100k=True)
-QUICK = Plan(quick=True, bbc_articles=10, encoder_articles=3, five_questions=20, bbc_questions=10, repeats=1,
+QUICK = Plan(quick=True, bbc_articles=5, encoder_articles=2, five_questions=20, bbc_questions=10, repeats=1,
              cold_runs=3, naive_cold_runs=1, user_questions=1, serve_bbc=False, build_100k=False)
 TINY = dataclasses.replace(QUICK, bbc_articles=3, encoder_articles=1, five_questions=5, bbc_questions=3, cold_runs=1)
 
@@ -94,7 +94,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache", type=Path, default=cache,
                    help=f"folder of the cached scale stores (default $QA_BENCH_CACHE or {stores.DEFAULT_CACHE})")
     p.add_argument("--bbc", type=Path, default=stores.BBC, help=f"the BBC corpus (default {stores.BBC})")
-    p.add_argument("--bbc-articles", type=int, help="index only the first N BBC articles (default: all; quick 10)")
+    p.add_argument("--bbc-articles", type=int, help="index only the first N BBC articles (default: all; quick 5)")
 
 
 def measure(plan: Plan, cache: Path, corpus: Path, log: Any = print) -> dict[str, Any]:
