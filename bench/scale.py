@@ -52,7 +52,7 @@ class Plan:
     build_100k: bool  # build the 100k store when it is not cached (else skip it)
 
 
-FULL = Plan(quick=False, bbc_articles=None, encoder_articles=100, five_questions=None, bbc_questions=50, repeats=2,
+FULL = Plan(quick=False, bbc_articles=None, encoder_articles=50, five_questions=None, bbc_questions=50, repeats=2,
             cold_runs=5, naive_cold_runs=3, user_questions=5, serve_bbc=True, build_100k=True)
 QUICK = Plan(quick=True, bbc_articles=5, encoder_articles=2, five_questions=20, bbc_questions=10, repeats=1,
              cold_runs=3, naive_cold_runs=1, user_questions=1, serve_bbc=False, build_100k=False)
