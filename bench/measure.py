@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 from importlib import metadata
@@ -52,14 +53,18 @@ def env() -> dict[str, str]:
 
 
 def run(name: str, timeout: float | None = None, **kwargs: Any) -> dict[str, Any]:
-    """Run `bench.runs.<name>(**kwargs)` in a fresh Python process; its result, with its peak RSS."""
+    """Run `bench.runs.<name>(**kwargs)` in a fresh Python process; its result, with the CPU seconds it used."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run([sys.executable, "-m", "bench.runs", name, json.dumps(kwargs)], capture_output=True,
                           text=True, env=env(), cwd=ROOT, timeout=timeout)
     lines = [line for line in proc.stdout.splitlines() if line.startswith(_RESULT)]
     if proc.returncode or not lines:
         tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
         raise RuntimeError(f"bench.runs {name} failed (exit {proc.returncode}):\n{tail}")
-    return json.loads(lines[-1][len(_RESULT):])  # type: ignore[no-any-return]
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result: dict[str, Any] = json.loads(lines[-1][len(_RESULT):])
+    result["process_cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return result
 
 
 def result_line(result: dict[str, Any]) -> str:
@@ -86,6 +91,8 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "versions": versions,
+        # Without .pyc files every fresh process compiles our modules again: it shows in cold starts.
+        "pythondontwritebytecode": os.environ.get("PYTHONDONTWRITEBYTECODE", ""),
     }
 
 

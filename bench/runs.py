@@ -60,11 +60,12 @@ def index_naive(corpus: str, store: str, chunk_size: int, chunk_overlap: int, qu
         "seconds": seconds, "chunks": len(pipeline.nodes), "articles": pipeline.documents, "peak_rss_mb": peak,
         "word_pieces_mean": sum(pieces) / max(len(pieces), 1), "word_pieces_total": sum(pieces),
         "retrieve_ms": _timed(lambda q: pipeline.retrieve(q, k=k), questions),
+        "default_overlap": _default_overlap(corpus, chunk_size),
     }
 
 
-def naive_splits(corpus: str, chunk_size: int) -> dict[str, Any]:
-    """How many chunks SentenceSplitter(chunk_size) makes with its default overlap, without embedding them."""
+def _default_overlap(corpus: str, chunk_size: int) -> dict[str, Any]:
+    """How many chunks SentenceSplitter(chunk_size) makes with its default overlap (split only, not embedded)."""
     from llama_index.core import SimpleDirectoryReader
     from llama_index.core.node_parser import SentenceSplitter
 

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from bench.encoders import Encoder, fastest
+from index.store import writer_lock
 from qa.config import PROJECT_DIR, Settings
 
 CHUNK_SIZES = (200, 128, 96, 64, 48, 32)
@@ -57,6 +58,21 @@ class TextVectors:
                 self.rows[k] = np.asarray(v, dtype=np.float32)
             self.embedded += len(todo)
         return np.stack([self.rows[k] for k in keys]) if keys else np.zeros((0, 384), np.float32)
+
+    def seed(self, chunks: Any, sentences: Any) -> None:
+        """Take the vectors a store already holds: chunks by their embedded text, sentences by theirs."""
+        from index.pipeline import embed_text
+
+        for collection, is_chunk in ((chunks, True), (sentences, False)):
+            offset = 0
+            while True:
+                page = collection.get(include=["documents", "metadatas", "embeddings"], limit=5000, offset=offset)
+                if not page["ids"]:
+                    break
+                for doc, meta, vector in zip(page["documents"], page["metadatas"], page["embeddings"]):
+                    text = embed_text(meta["title"], doc) if is_chunk else doc
+                    self.rows.setdefault(_key(text), np.asarray(vector, dtype=np.float32))
+                offset += len(page["ids"])
 
     def save(self) -> None:
         if not self.path:
@@ -93,11 +109,11 @@ def ensure_bbc(cache: Path, corpus: Path = BBC, vectors: TextVectors | None = No
     if done:
         return done
     start = time.perf_counter()
-    _prepare(store, recipe)
     settings = Settings().with_paths(corpus, store)
     vectors = vectors or _vectors(cache, files)
-    articles = _parse(files, settings.chunk_tokens, log)
-    _write(settings, articles, vectors, log)
+    with writer_lock(settings):  # one builder at a time; `qa index` waits for it too
+        _prepare(store, recipe)
+        _write(settings, _parse(files, settings.chunk_tokens, log), vectors, log)
     from index import build_index
 
     check = build_index(settings)  # the product finds nothing to do: the store is what `qa index` builds
@@ -129,32 +145,39 @@ def ensure_100k(cache: Path, corpus: Path = BBC, target: int = TARGET_CHUNKS,
     if done:
         return done
     start = time.perf_counter()
-    _prepare(store, recipe, folder)
     settings = Settings().with_paths(folder, store)
     vectors = vectors or _vectors(cache, files)
-    total, parts = 0, []
-    for size in sizes:
-        if total >= target:
-            break
-        variant = [dataclasses.replace(f, source=f"c{size:03d}/{f.source}") for f in files]
-        articles = _parse(variant, size, log)
-        taken = []
-        for a in articles:
-            if total >= target:
-                break
-            taken.append(a)
-            total += len(a.chunks)
-        _copy(corpus, folder, size, [a.file.source for a in taken])
-        _write(settings, taken, vectors, log)
-        vectors.save()
-        parts.append(f"{sum(len(a.chunks) for a in taken):,} chunks of at most {size} word pieces "
-                     f"({len(taken):,} articles, c{size:03d}/)")
+    with writer_lock(settings):
+        _prepare(store, recipe, folder)
+        parts = _write_variants(settings, corpus, files, target, sizes, vectors, log)
     how = (f"the {len(files):,} BBC articles ({corpus}) chunked {len(parts)} ways by index.pipeline.parse, each "
            f"a copy of the corpus under its own folder of {folder}: " + "; ".join(parts) + ". Chunk and sentence "
            f"rows from index.pipeline.chunk_records/sentence_rows, vectors by {vectors.encoder.name} "
            "(all-MiniLM-L6-v2), each distinct text embedded once. Not a `qa index` product: do not run "
            "`qa index` on it (it would re-chunk every copy at 200)")
     return _finish(store, folder, recipe, how, vectors, start)
+
+
+def _write_variants(settings: Settings, corpus: Path, files: list[Any], target: int, sizes: tuple[int, ...],
+                    vectors: TextVectors, log: Any) -> list[str]:
+    """Copy and store the corpus chunked at each size in turn until the store holds `target` chunks."""
+    total, parts = 0, []
+    for size in sizes:
+        if total >= target:
+            break
+        variant = [dataclasses.replace(f, source=f"c{size:03d}/{f.source}") for f in files]
+        taken = []
+        for a in _parse(variant, size, log):
+            if total >= target:
+                break
+            taken.append(a)
+            total += len(a.chunks)
+        _copy(corpus, settings.articles, size, [a.file.source for a in taken])
+        _write(settings, taken, vectors, log)
+        vectors.save()
+        parts.append(f"{sum(len(a.chunks) for a in taken):,} chunks of at most {size} word pieces "
+                     f"({len(taken):,} articles, c{size:03d}/)")
+    return parts
 
 
 def _common() -> dict[str, Any]:
@@ -193,7 +216,7 @@ def _prepare(store: Path, recipe: dict[str, Any], articles: Path | None = None) 
     from index.store import drop_collection
 
     mark = store / "RECIPE.json"
-    if store.exists() and any(store.iterdir()):
+    if store.exists() and any(p.name != "index.lock" for p in store.iterdir()):
         if not mark.exists():
             raise SystemExit(f"{store} exists and is not a benchmark store; remove it or pass another --cache.")
         if json.loads(mark.read_text()).get("hash") != _recipe_hash(recipe):
@@ -240,9 +263,11 @@ def _write(settings: Settings, articles: list[Any], vectors: TextVectors, log: A
     collection = open_collection(settings, create=True)
     sentences = open_sentences(settings, create=True)
     have = {cid for cid, _ in all_rows(collection, [])}
+    if have:  # resuming: what an interrupted run stored need not be embedded again
+        vectors.seed(collection, sentences)
     records = [r for a in articles for r in chunk_records(a) if r[0] not in have]
-    start, done = time.perf_counter(), 0
-    for batch in in_batches(records, 2000):
+    start, done, saved = time.perf_counter(), 0, time.perf_counter()
+    for batch in in_batches(records, 1000):
         chunk_vectors = vectors.get([embed_text(meta["title"], text) for _, text, meta in batch])
         rows = [row for cid, text, meta in batch for row in sentence_rows(cid, text, meta)]
         row_vectors = vectors.get([r[1] for r in rows])
@@ -255,6 +280,9 @@ def _write(settings: Settings, articles: list[Any], vectors: TextVectors, log: A
             collection.upsert(ids=[r[0] for r in part], embeddings=chunk_vectors[i : i + 1000].tolist(),
                               documents=[r[1] for r in part], metadatas=[r[2] for r in part])
         done += len(batch)
+        if time.perf_counter() - saved > 600:
+            vectors.save()
+            saved = time.perf_counter()
         rate = done / (time.perf_counter() - start)
         log(f"  {done:,}/{len(records):,} chunks stored ({rate:.1f}/s, {vectors.embedded:,} texts embedded, "
             f"about {(len(records) - done) / rate / 60:.0f} min left)")
