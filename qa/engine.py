@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qa import cite, extractive, prompt
+from qa import cite, extractive, guard, prompt
 from qa.chat import Chat
 from qa.config import Settings, settings_from_env
 from qa.errors import IndexMissing, LLMError, QuestionError
@@ -35,13 +35,16 @@ class Engine:
 
     def __init__(self, settings: Settings) -> None:
         from index.encoder import make_embedder
-        from index.store import open_collection, open_sentences
+        from index.store import damage_reported, generation, open_collection, open_sentences, reopen
 
         self.settings = settings
-        collection = open_collection(settings)
-        sentences = open_sentences(settings)
-        encoder = make_embedder(settings.embedding, settings.openai_api_key, settings.openai_base_url)
-        self.retriever = Retriever(collection, sentences, encoder, settings.top_k)
+        self.generation = generation(settings)  # read first: a newer index written meanwhile is seen as newer
+        reopen(settings)  # the store as it is on disk now, not as this process last read it
+        with damage_reported(settings):
+            collection = open_collection(settings)
+            sentences = open_sentences(settings)
+            encoder = make_embedder(settings.embedding, settings.openai_api_key, settings.openai_base_url)
+            self.retriever = Retriever(collection, sentences, encoder, settings.top_k)
         self.rarity = Rarity(n.get_content() for n in self.retriever.nodes.values())
         self._lock = threading.Lock()
         self.llm: LLM | None = None
@@ -129,9 +132,14 @@ class Engine:
 
     def _find(self, question: str, resolved: str | None) -> Found:
         """Retrieve for the question, and the offline answer (the fallback, and a conflict detector)."""
+        from index.store import damage_reported
+
         question = check_question(question)
         search_for = check_question(resolved) if resolved else question
-        with self._lock:  # one engine serves every UI session's worker thread
+        refusal = guard.screen(question, self.rarity)
+        if refusal:
+            return Found(replace(extractive.abstention(question), text=refusal, resolved_question=search_for), [], [])
+        with self._lock, damage_reported(self.settings):  # one engine serves every UI session's worker thread
             qvec = self.retriever.embed(search_for)
             hits = self.retriever.search(search_for, qvec)
             parts = [(p, self.retriever.embed(p)) for p in extractive.parts_of(search_for)]
