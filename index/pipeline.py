@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +19,17 @@ from index.encoder import default_encoder, make_embedder
 from index.load import SourceFile, load_folder
 from index.metadata import authors, outlet, title
 from index.sentences import split_sentences
-from index.store import all_rows, drop_collection, in_batches, open_collection, open_sentences, writer_lock
+from index.store import (
+    all_rows,
+    damage_reported,
+    in_batches,
+    new_generation,
+    open_collection,
+    open_sentences,
+    reopen,
+    reset,
+    writer_lock,
+)
 from qa.config import Settings
 from qa.corpus import forget, refresh
 from qa.errors import CorpusError
@@ -46,32 +58,45 @@ class IndexReport:
     removed: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
+    skipped_kinds: Counter[str] = field(default_factory=Counter)  # "empty": 2, "binary": 1, ...
     warnings: list[str] = field(default_factory=list)
     chunks_embedded: int = 0
     chunks_reused: int = 0  # moved text whose stored vector was reused
     chunks_deleted: int = 0
+    chunks_repaired: int = 0  # stored chunks whose missing sentence vectors were added again
     chunks_total: int = 0
+    moved_aside: Path | None = None  # where --rebuild put a store it could not open
+    wrote: bool = False  # anything written: a running UI reloads
 
     @property
     def changed(self) -> bool:
         return bool(self.added or self.updated or self.removed)
 
 
-def build_index(settings: Settings, rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
-    """Bring the store in step with the articles folder; unchanged files cost nothing."""
-    with writer_lock(settings):
+def build_index(settings: Settings, rebuild: bool = False, progress: Progress | None = None,
+                wait: Callable[[str], None] | None = None) -> IndexReport:
+    """Bring the store in step with the articles folder; unchanged files cost nothing.
+
+    Another run in progress: IndexBusy, or with `wait` (called with a line to show) wait for it.
+    """
+    with writer_lock(settings, wait):
+        reopen(settings)  # another process may have written since this one last read the store
         files, skipped, warnings = load_folder(settings.articles)
         if not files and not skipped:
             raise CorpusError(f"No .txt or .md files in {settings.articles}; add articles or pass --articles DIR.")
-        if rebuild:
-            drop_collection(settings)
-        articles = [parse(f, settings.chunk_tokens) for f in files]
-        date_articles(articles)
-        collection = open_collection(settings, create=True)
-        report = IndexReport(skipped=[(s.source, s.reason) for s in skipped], warnings=warnings)
-        _sync(collection, articles, settings, report, progress)
-        if report.changed:
-            refresh(settings, collection, open_sentences(settings))  # the query side's cache (qa/corpus.py)
+        report = IndexReport(skipped=[(s.source, s.reason) for s in skipped],
+                             skipped_kinds=Counter(s.kind for s in skipped), warnings=warnings)
+        with damage_reported(settings, writing=True):
+            if rebuild:
+                report.moved_aside = reset(settings)
+            articles = [parse(f, settings.chunk_tokens) for f in files]
+            date_articles(articles)
+            collection = open_collection(settings, create=True)
+            _sync(collection, articles, settings, report, progress)
+            if report.wrote or rebuild:
+                refresh(settings, collection, open_sentences(settings))  # the query side's cache (qa/corpus.py)
+        if report.wrote or rebuild:
+            new_generation(settings)  # a running `qa serve` reloads (qa/web.py)
         return report
 
 
@@ -156,13 +181,18 @@ def _sync(collection: Any, articles: list[Article], settings: Settings, report: 
     report.removed = sorted(set(stored_files) - {a.file.source for a in articles})
 
     new_ids = [cid for cid in wanted if cid not in stored]
-    if new_ids or changed_meta or set(stored) - set(wanted):
-        forget(settings)  # stale from the first write on, even if this run dies before `refresh`
     vectors = _vectors_for(collection, new_ids, wanted, stored, settings, report, progress)
     sentences = open_sentences(settings, create=True)
+    missing, orphans = _sentence_gaps(sentences, stored)
+    repair = [cid for cid in missing if cid in wanted]  # e.g. the sentence collection was deleted
+    if new_ids or changed_meta or set(stored) - set(wanted) or repair or orphans:
+        forget(settings)  # stale from the first write on, even if this run dies before `refresh`
     # Sentences first, chunks second, deletions last: a crash at any point leaves rows that the
     # next run finds and completes, never a chunk whose sentences are missing.
-    _add_sentences(sentences, new_ids, wanted, settings)
+    _add_sentences(sentences, new_ids + repair, wanted, settings)
+    report.chunks_repaired = len(repair)
+    for batch in in_batches([cid for cid in orphans if cid not in wanted]):
+        sentences.delete(where={"chunk": {"$in": batch}})
     for batch in in_batches(new_ids):
         collection.upsert(
             ids=batch,
@@ -178,6 +208,20 @@ def _sync(collection: Any, articles: list[Article], settings: Settings, report: 
     for batch in in_batches(changed_meta):
         collection.update(ids=batch, metadatas=[wanted[cid][1] for cid in batch])
     report.chunks_total = len(wanted)
+    report.wrote = bool(new_ids or stale or changed_meta or repair or orphans)
+
+
+def _sentence_gaps(sentences: Any, stored: dict[str, dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """(stored chunks missing sentence rows, chunk IDs of sentence rows without a stored chunk).
+
+    Only counted when the totals disagree, so a healthy store costs one count.
+    """
+    expected = {cid: len(json.loads(m["sentences"])) for cid, m in stored.items()}
+    if sentences.count() == sum(expected.values()):
+        return [], []
+    have = Counter(row_id.rsplit(":", 1)[0] for row_id, _ in all_rows(sentences, include=[]))
+    missing = [cid for cid, n in expected.items() if have.get(cid, 0) < n]
+    return missing, [cid for cid in have if cid not in expected]
 
 
 def _vectors_for(collection: Any, new_ids: list[str], wanted: dict[str, tuple[str, dict[str, Any]]],

@@ -1,10 +1,13 @@
-"""Store: the Chroma collection (embedded, or a `chroma run` server), its settings and its lock."""
+"""Store: the Chroma collection (embedded, or a `chroma run` server), its settings, its lock, its
+generation marker, and what to do when it is damaged."""
 
 from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator
+import time
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,9 +31,10 @@ def open_collection(settings: Settings, create: bool = False) -> Any:
             )
         else:
             collection = client.get_collection(settings.collection, embedding_function=None)
-    except Exception as e:  # chromadb raises NotFoundError/ValueError by version
-        if create:
-            raise StoreError(f"Cannot open the store at {_where(settings)} ({e}). {_rebuild(settings)}") from e
+    except Exception as e:
+        if create or not _not_found(e):
+            raise StoreError(f"Cannot open the store at {_where(settings)} ({_first_line(e)}). "
+                             f"{_rebuild(settings)}") from e
         raise IndexMissing(f"No index at {_where(settings)} yet. Run `qa index` to build it.") from None
     check_signature(collection, settings)
     return collection
@@ -46,9 +50,12 @@ def open_sentences(settings: Settings, create: bool = False) -> Any:
                 name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
             )
         return client.get_collection(name, embedding_function=None)
-    except Exception as e:  # noqa: BLE001 - chromadb's error types vary by version
+    except Exception as e:
+        if create or not _not_found(e):
+            raise StoreError(f"Cannot open the store at {_where(settings)} ({_first_line(e)}). "
+                             f"{_rebuild(settings)}") from e
         raise IndexMissing(
-            f"The store at {_where(settings)} has no sentence vectors ({e}). {_rebuild(settings)}"
+            f"The store at {_where(settings)} has no sentence vectors. Run `qa index` to add them."
         ) from None
 
 
@@ -62,13 +69,17 @@ def check_signature(collection: Any, settings: Settings) -> None:
 
 
 def drop_collection(settings: Settings) -> None:
-    """Delete the collection (for `qa index --rebuild`); a missing one is fine."""
+    """Delete the collections (for `qa index --rebuild`); missing ones are fine, a damaged store is not."""
+    from chromadb.errors import NotFoundError
+
     client = _client(settings, create=True)
     for name in (settings.collection, settings.collection + "-sentences"):
         try:
             client.delete_collection(name)
-        except Exception:  # noqa: BLE001 - absent already: nothing to drop
+        except (NotFoundError, ValueError):  # absent already: nothing to drop
             pass
+        except Exception as e:
+            raise StoreError(f"Cannot empty the store at {_where(settings)} ({_first_line(e)}).") from e
 
 
 def all_rows(collection: Any, include: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -89,9 +100,10 @@ def in_batches(items: list[Any], size: int = _BATCH) -> Iterator[list[Any]]:
 
 
 @contextmanager
-def writer_lock(settings: Settings) -> Iterator[None]:
-    """One writer at a time; a second `qa index` is told who holds the lock."""
-    settings.store.mkdir(parents=True, exist_ok=True)
+def writer_lock(settings: Settings, wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """One writer at a time; a second `qa index` is told who holds the lock, or waits when `wait`
+    is given (it is called once with the line to show while waiting)."""
+    _check_store_folder(settings)
     path = settings.store / "index.lock"
     with open(path, "a+") as handle:
         try:
@@ -99,10 +111,13 @@ def writer_lock(settings: Settings) -> Iterator[None]:
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
-            raise IndexBusy(
-                f"Another `qa index` (pid {holder}) is writing {settings.store}. "
-                "Wait for it to finish, then run again."
-            ) from None
+            if wait is None:
+                raise IndexBusy(
+                    f"Another `qa index` (pid {holder}) is writing {settings.store}. "
+                    "Wait for it to finish, or run again with --wait."
+                ) from None
+            wait(f"Another `qa index` (pid {holder}) is writing {settings.store}; waiting for it to finish.")
+            fcntl.flock(handle, fcntl.LOCK_EX)
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))
@@ -111,6 +126,89 @@ def writer_lock(settings: Settings) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def writer_running(settings: Settings) -> bool:
+    """Is a `qa index` writing this store right now?"""
+    try:
+        with open(settings.store / "index.lock") as handle:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return False
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+
+
+def generation(settings: Settings) -> str:
+    """A token that changes every time `qa index` finishes writing; "" before the first one.
+
+    Example: generation(s) != before  ->  a running UI loads the new index
+    """
+    try:
+        return (settings.store / "generation").read_text().strip()
+    except OSError:
+        return ""
+
+
+def new_generation(settings: Settings) -> str:
+    """Mark the store as changed, atomically (a reader sees the old token or the new one)."""
+    token = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}"
+    tmp = settings.store / f".generation.{os.getpid()}"
+    tmp.write_text(token + "\n")
+    os.replace(tmp, settings.store / "generation")
+    return token
+
+
+def reopen(settings: Settings) -> None:
+    """Read the store as it is on disk from now on: Chroma keeps one client per folder per process,
+    with its vector index in memory, which does not see what another process wrote since.
+    Engines already loaded keep the client they have."""
+    if settings.chroma_url:
+        return
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient._identifier_to_system.pop(str(settings.store), None)
+
+
+@contextmanager
+def damage_reported(settings: Settings, writing: bool = False) -> Iterator[None]:
+    """Chroma failing inside a store becomes a StoreError that says what to do. `writing`: the caller
+    holds the writer lock, so the failure is not another writer's doing."""
+    from chromadb.errors import ChromaError
+
+    try:
+        yield
+    except ChromaError as e:
+        if not writing and writer_running(settings):
+            raise StoreError(
+                f"The index at {_where(settings)} is being rewritten by `qa index`; ask again when it finishes."
+            ) from e
+        raise StoreError(f"The store at {_where(settings)} is damaged ({_first_line(e)}). {_rebuild(settings)}") from e
+
+
+def reset(settings: Settings) -> Path | None:
+    """Empty the store for `qa index --rebuild`. One that cannot be opened is moved aside, never
+    deleted: returns the folder it was moved to (store.broken-<time>), or None."""
+    try:
+        drop_collection(settings)
+        return None
+    except StoreError:
+        if settings.chroma_url:
+            raise
+    broken = settings.store.with_name(f"{settings.store.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+    broken.mkdir()
+    for entry in settings.store.iterdir():
+        if entry.name != "index.lock":  # held by this run; moving it would let a second writer in
+            os.replace(entry, broken / entry.name)
+    reopen(settings)
+    return broken
+
+
+def _check_store_folder(settings: Settings) -> None:
+    if settings.store.exists() and not settings.store.is_dir():
+        raise StoreError(f"The store path {settings.store} is a file, not a folder. Pass --store DIR or set QA_STORE.")
+    settings.store.mkdir(parents=True, exist_ok=True)
 
 
 def _client(settings: Settings, create: bool) -> Any:
@@ -134,11 +232,26 @@ def _client(settings: Settings, create: bool) -> Any:
     try:
         return chromadb.PersistentClient(path=str(settings.store))
     except Exception as e:
-        raise StoreError(f"The store at {settings.store} cannot be opened ({e}). {_rebuild(settings)}") from e
+        reopen(settings)  # Chroma keeps the client that failed to start; the next try must not get it
+        raise StoreError(
+            f"The store at {settings.store} cannot be opened ({_first_line(e)}). {_rebuild(settings)}"
+        ) from e
 
 
 def _where(settings: Settings) -> str:
     return settings.chroma_url or str(settings.store)
+
+
+def _not_found(e: Exception) -> bool:
+    """Chroma's "no such collection" (NotFoundError; ValueError in older versions)."""
+    from chromadb.errors import NotFoundError
+
+    return isinstance(e, NotFoundError | ValueError)
+
+
+def _first_line(e: Exception) -> str:
+    lines = str(e).strip().splitlines()
+    return lines[0][:200] if lines else type(e).__name__
 
 
 def _rebuild(settings: Settings) -> str:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from qa.config import Settings, settings_from_env
-from qa.errors import QAError
+from qa.errors import IndexMissing, QAError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -22,6 +23,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `qa index | head`: the reader left; no traceback for that
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,10 +37,11 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", parents=[common], help="build or update the index")
     p.add_argument("--rebuild", action="store_true", help="drop the index and build it anew")
+    p.add_argument("--wait", action="store_true", help="if another `qa index` is running, wait for it")
     p.set_defaults(run=_index)
 
     p = sub.add_parser("ask", parents=[common], help="answer one question")
-    p.add_argument("question")
+    p.add_argument("question", help='the question; "-" reads it from standard input')
     p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
     p.set_defaults(run=_ask)
     _add_eval(sub, common)
@@ -77,29 +82,42 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
 def _index(settings: Settings, args: argparse.Namespace) -> int:
     from index import build_index
 
-    report = build_index(settings, rebuild=args.rebuild, progress=_progress_bar())
+    wait = _say if args.wait else None
+    report = build_index(settings, rebuild=args.rebuild, progress=_progress_bar(), wait=wait)
+    if report.moved_aside:
+        _say(f"The store could not be opened; it was moved to {report.moved_aside} and built anew.")
     for source, reason in report.skipped:
         print(f"warning: skipped {source}: {reason}", file=sys.stderr)
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    print(
-        f"added {len(report.added)}, updated {len(report.updated)}, removed {len(report.removed)}, "
-        f"kept {len(report.kept)}, skipped {len(report.skipped)} files; "
-        f"{report.chunks_embedded} chunks embedded, {report.chunks_reused} reused, "
-        f"{report.chunks_deleted} deleted, {report.chunks_total} in the index"
-    )
+    print(summary(report))
     for label, items in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
         for source in items:
             print(f"  {label}: {source}")
     return 0
 
 
-def _ask(settings: Settings, args: argparse.Namespace) -> int:
-    import qa
+def summary(report: Any) -> str:
+    """One line of counts. Example: "added 5, updated 0, removed 0, kept 0, skipped 2 files (1 empty,
+    1 binary); 21 chunks embedded, 0 reused, 0 deleted, 21 in the index from 5 files; 1 warning"."""
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(report.skipped_kinds.items()))
+    repaired = f", {report.chunks_repaired} repaired" if report.chunks_repaired else ""
+    indexed = len(report.added) + len(report.updated) + len(report.kept)
+    warnings = len(report.warnings)
+    return (
+        f"added {len(report.added)}, updated {len(report.updated)}, removed {len(report.removed)}, "
+        f"kept {len(report.kept)}, skipped {len(report.skipped)} files{f' ({kinds})' if kinds else ''}; "
+        f"{report.chunks_embedded} chunks embedded, {report.chunks_reused} reused, "
+        f"{report.chunks_deleted} deleted{repaired}, {report.chunks_total} in the index from {indexed} files; "
+        f"{warnings} warning{'' if warnings == 1 else 's'}"
+    )
 
-    engine = qa.load(settings=settings)
+
+def _ask(settings: Settings, args: argparse.Namespace) -> int:
+    question = sys.stdin.read() if args.question == "-" else args.question
+    engine = _engine(settings)
     print(f"qa: {engine.mode_line}", file=sys.stderr)  # once per run, not in every answer
-    answer = engine.ask(args.question)
+    answer = engine.ask(question)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0
@@ -111,6 +129,24 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
     if answer.citations:
         print("\nSources:\n" + answer.sources_text())
     return 0
+
+
+def _engine(settings: Settings) -> Any:
+    """The engine; a missing index (or part of one) is built first, saying so."""
+    import qa
+
+    try:
+        return qa.load(settings=settings, build=False)
+    except IndexMissing as e:
+        _say(f"{e} Running it now.")
+    from index import build_index  # only now: answering must not import indexing (tests/test_lean.py)
+
+    build_index(settings)
+    return qa.load(settings=settings, build=False)
+
+
+def _say(line: str) -> None:
+    print(f"qa: {line}", file=sys.stderr, flush=True)
 
 
 def _add_conversation_commands(sub: Any, common: argparse.ArgumentParser) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qa import cite, extractive, prompt
+from qa import cite, extractive, guard, prompt
 from qa.chat import Chat
 from qa.config import Settings, settings_from_env
 from qa.corpus import open_corpus
@@ -35,16 +35,19 @@ class Engine:
 
     def __init__(self, settings: Settings) -> None:
         from index.encoder import make_embedder
-        from index.store import open_collection, open_sentences
+        from index.store import damage_reported, generation, open_collection, open_sentences, reopen
 
         self.settings = settings
         retriever = _retriever_class(settings)
         single_blas_thread()  # answers multiply small matrices: see qa/threads.py
-        collection = open_collection(settings)
-        sentences = open_sentences(settings)
-        encoder = make_embedder(settings.embedding, settings.openai_api_key, settings.openai_base_url)
-        self.corpus = open_corpus(settings, collection, sentences)
-        self.retriever = retriever(collection, sentences, encoder, self.corpus, settings.top_k)
+        self.generation = generation(settings)  # read first: a newer index written meanwhile is seen as newer
+        reopen(settings)  # the store as it is on disk now, not as this process last read it
+        with damage_reported(settings):
+            collection = open_collection(settings)
+            sentences = open_sentences(settings)
+            encoder = make_embedder(settings.embedding, settings.openai_api_key, settings.openai_base_url)
+            self.corpus = open_corpus(settings, collection, sentences)
+            self.retriever = retriever(collection, sentences, encoder, self.corpus, settings.top_k)
         self.rarity = self.corpus.rarity
         _return_freed_memory()
         self.llm: LLM | None = None
@@ -127,15 +130,21 @@ class Engine:
 
     def _find(self, question: str, resolved: str | None) -> Found:
         """Retrieve for the question, and the offline answer (the fallback, and a conflict detector)."""
+        from index.store import damage_reported
+
         question = check_question(question)
         search_for = check_question(resolved) if resolved else question
-        qvec = self.retriever.embed(search_for)
-        hits = self.retriever.search(search_for, qvec)
-        parts = [(p, self.retriever.embed(p)) for p in extractive.parts_of(search_for)]
-        for p, vec in parts:  # a compound question: each part retrieves its own passages too
-            hits += [h for h in self.retriever.search(p, vec) if all(h.id != k.id for k in hits)]
-        sentences = self.retriever.sentences_of(hits)
-        offline = extractive.answer(search_for, qvec, sentences, self.rarity, parts)
+        refusal = guard.screen(question, self.rarity)
+        if refusal:
+            return Found(replace(extractive.abstention(question), text=refusal, resolved_question=search_for), [], [])
+        with damage_reported(self.settings):
+            qvec = self.retriever.embed(search_for)
+            hits = self.retriever.search(search_for, qvec)
+            parts = [(p, self.retriever.embed(p)) for p in extractive.parts_of(search_for)]
+            for p, vec in parts:  # a compound question: each part retrieves its own passages too
+                hits += [h for h in self.retriever.search(p, vec) if all(h.id != k.id for k in hits)]
+            sentences = self.retriever.sentences_of(hits)
+            offline = extractive.answer(search_for, qvec, sentences, self.rarity, parts)
         offline.question = question
         offline.resolved_question = search_for
         offline.retrieved = _unique([h.meta["source"] for top in hits for h in [top, *top.also]])

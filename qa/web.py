@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -33,6 +34,7 @@ EXAMPLES = [
 ]
 UNEXPECTED = "Something went wrong while answering; the server log has the details. Try again or rephrase."
 SHOWN_QUESTION_CHARS = 300  # of a very long question echoed in the chat
+WATCH_SECONDS = 2.0  # how often the server looks for an index written by `qa index`
 Turns = list[tuple[str, Answer]]
 Messages = list[dict[str, str]]
 CSS = """
@@ -51,12 +53,44 @@ mark.quote { background: #fde68a; color: #111; padding: 0 0.1em; }
 
 
 class Service:
-    """The engine behind the UI; replaced by a freshly loaded one after articles are added."""
+    """The engine behind the UI. When the index changes (an upload here, or `qa index` elsewhere),
+    a new engine is loaded off the request path and swapped in; questions meanwhile get the old one."""
 
     def __init__(self, settings: Settings, engine: qa.Engine | None = None) -> None:
         self.settings = settings
         self.engine = engine or qa.load(settings=settings)
         self._writing = threading.Lock()
+        self._reloading = threading.Lock()
+        self._failed = ""  # a generation that could not be loaded: not tried again
+
+    def current(self) -> qa.Engine:
+        """The engine to answer with; starts loading a newer index if `qa index` wrote one."""
+        from index.store import generation
+
+        latest = generation(self.settings)
+        if latest not in (self.engine.generation, self._failed) and self._reloading.acquire(blocking=False):
+            threading.Thread(target=self._reload, args=(latest,), name="qa-reload", daemon=True).start()
+        return self.engine
+
+    def watch(self, seconds: float = WATCH_SECONDS) -> None:
+        """Look for a newer index every `seconds`, so answers switch without waiting for a question."""
+
+        def loop() -> None:
+            while True:
+                time.sleep(seconds)
+                self.current()
+
+        threading.Thread(target=loop, name="qa-watch", daemon=True).start()
+
+    def _reload(self, latest: str) -> None:
+        try:
+            self.engine = qa.load(settings=self.settings, build=False)
+            log.info("loaded the index written at generation %s", self.engine.generation)
+        except Exception:
+            self._failed = latest
+            log.exception("loading the new index failed; still answering from the previous one")
+        finally:
+            self._reloading.release()
 
     def status(self) -> str:
         s = self.engine.stats
@@ -73,8 +107,9 @@ class Service:
 
         with self._writing:
             saved = add_articles(paths, self.settings)
-            report = build_index(self.settings)
-            self.engine = qa.load(settings=self.settings, build=False)
+            report = build_index(self.settings, wait=log.info)  # after a `qa index` running elsewhere
+            with self._reloading:
+                self.engine = qa.load(settings=self.settings, build=False)
         notes = [f"{source}: {why}" for source, why in report.skipped] + report.warnings
         added = ", ".join(f"`{name}`" for name in saved)
         return f"Added {added}; the index now has {self.engine.stats['articles']} articles." + "".join(
@@ -89,7 +124,7 @@ def respond(service: Service, question: str, messages: Messages, turns: Turns) -
         return
     shown = question if len(question) <= SHOWN_QUESTION_CHARS else question[:SHOWN_QUESTION_CHARS] + "…"
     messages = [*messages, {"role": "user", "content": render.escape(shown)}, {"role": "assistant", "content": ""}]
-    chat = Chat(service.engine, turns)
+    chat = Chat(service.current(), turns)
     turn, text = len(turns) + 1, ""
     try:
         for piece in chat.stream(question):
@@ -113,7 +148,7 @@ def respond(service: Service, question: str, messages: Messages, turns: Turns) -
 def api_answer(service: Service, question: str) -> dict[str, Any]:
     """One question without history: the Answer as a dict (text, citations, abstained, ...)."""
     try:
-        return service.engine.ask(question).to_dict()
+        return service.current().ask(question).to_dict()
     except QAError as e:
         raise gr.Error(str(e), print_exception=False) from None
     except Exception:
@@ -199,6 +234,7 @@ def launch_options(settings: Settings) -> dict[str, Any]:
 def serve(settings: Settings) -> None:
     """Load the index (building it if missing) and serve the UI until interrupted."""
     service = Service(settings)
+    service.watch()
     demo = build(service)
     demo.queue(max_size=settings.ui_queue_size, default_concurrency_limit=settings.ui_concurrency)
     print(f"Serving the chat UI on http://{settings.ui_host}:{settings.ui_port} (Ctrl-C stops it)", flush=True)

@@ -1,0 +1,152 @@
+"""A damaged store: `qa ask` says in one line how to rebuild (or rebuilds what is simply missing, saying
+so), the command it names works, and nothing the user might want is deleted."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import qa
+from index.store import all_rows, open_sentences
+from qa.config import Settings
+from tests.conftest import copy_articles
+
+QUESTION = "When did Russia lift the ban on tourist flights to Turkey?"
+
+
+def _qa(*args: str, settings: Settings) -> subprocess.CompletedProcess[str]:
+    paths = ["--articles", str(settings.articles), "--store", str(settings.store)]
+    return subprocess.run([sys.executable, "-m", "qa.cli", *args, *paths], capture_output=True, text=True,
+                          timeout=600)
+
+
+def _answers(settings: Settings) -> None:
+    a = qa.load(settings=settings, build=False).ask(QUESTION)
+    assert "June 30" in a.text and a.citations[0].source == "001_1dfbcbbfd773fe7a.txt"
+
+
+def _copy(settings: Settings, root: Path) -> Settings:
+    shutil.copytree(settings.store, root / "store")
+    return Settings(articles=settings.articles, store=root / "store")
+
+
+def _drop(name: str) -> Callable[[Path], None]:
+    def drop(store: Path) -> None:
+        import chromadb
+
+        client = chromadb.PersistentClient(path=str(store))
+        client.delete_collection(name)
+        client.close()
+
+    return drop
+
+
+@pytest.mark.parametrize(
+    ("damage", "said"),
+    [
+        (lambda store: shutil.rmtree(store), "No index at {store} yet. Run `qa index` to build it. Running it now."),
+        (_drop("articles"), "No index at {store} yet. Run `qa index` to build it. Running it now."),
+        (_drop("articles-sentences"), "The store at {store} has no sentence vectors. Run `qa index` to add them. "
+                                      "Running it now."),
+    ],
+    ids=["store-deleted", "chunks-collection-deleted", "sentences-collection-deleted"],
+)
+def test_a_missing_index_or_part_of_one_is_built_by_qa_ask_saying_so(settings: Settings, tmp_path: Path,
+                                                                     damage: Callable[[Path], None],
+                                                                     said: str) -> None:
+    copy = _copy(settings, tmp_path)
+    clean_sentences = {i for i, _ in all_rows(open_sentences(settings), include=[])}
+    damage(copy.store)
+    asked = _qa("ask", QUESTION, settings=copy)
+    assert asked.returncode == 0, asked.stderr
+    assert asked.stderr.splitlines()[0] == "qa: " + said.format(store=copy.store)
+    assert "June 30" in asked.stdout and "Traceback" not in asked.stderr
+    assert {i for i, _ in all_rows(open_sentences(copy), include=[])} == clean_sentences
+
+
+def _truncate(store: Path) -> None:
+    with (store / "chroma.sqlite3").open("r+b") as f:
+        f.truncate(1000)
+
+
+def _garbage(store: Path) -> None:
+    size = (store / "chroma.sqlite3").stat().st_size
+    (store / "chroma.sqlite3").write_bytes(os.urandom(size))
+
+
+@pytest.mark.parametrize("damage", [_truncate, _garbage], ids=["sqlite-truncated", "sqlite-garbage"])
+def test_a_corrupt_store_is_moved_aside_by_qa_index_rebuild(settings: Settings, tmp_path: Path,
+                                                           damage: Callable[[Path], None]) -> None:
+    copy = _copy(settings, tmp_path)
+    damage(copy.store)
+    damaged = (copy.store / "chroma.sqlite3").read_bytes()
+    for command in (["ask", QUESTION], ["index"]):  # neither deletes nor moves anything
+        out = _qa(*command, settings=copy)
+        assert out.returncode == 2 and out.stdout == "" and len(out.stderr.splitlines()) == 1, out.stderr
+        assert out.stderr.startswith(f"qa: The store at {copy.store} cannot be opened (")
+        assert out.stderr.rstrip().endswith(f"Rebuild it with `qa index --rebuild --store {copy.store}`.")
+    rebuilt = _qa("index", "--rebuild", settings=copy)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    [aside] = list(tmp_path.glob("store.broken-*"))
+    assert f"qa: The store could not be opened; it was moved to {aside} and built anew." in rebuilt.stderr
+    assert (aside / "chroma.sqlite3").read_bytes() == damaged  # kept as it was, for the user to look at
+    assert rebuilt.stdout.startswith("added 5, updated 0, removed 0, kept 0")
+    _answers(copy)
+
+
+def _notes(folder: Path, articles: int = 20, sentences: int = 56) -> None:
+    """Short distinct sentences ("Nils painted the museum in Sivas on day 3."): many rows, cheap to embed."""
+    rng = random.Random(7)
+    names, verbs = "Mara Lena Omar Ines Pavel Yusuf Greta Hana".split(), "opened closed painted sold moved".split()
+    things, places = "bakery bridge library garden kiosk museum".split(), "Izmir Bursa Konya Mersin Sivas Van".split()
+    for a in range(articles):
+        said = [f"{rng.choice(names)} {rng.choice(verbs)} the {rng.choice(things)} in {rng.choice(places)} on day "
+                f"{a * sentences + i}." for i in range(sentences)]
+        paragraphs = [" ".join(said[i : i + 4]) for i in range(0, sentences, 4)]
+        (folder / f"notes-{a:02d}.txt").write_text(f"Town notes {a}\n\n" + "\n\n".join(paragraphs) + "\n")
+
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Over 1,000 sentence vectors: Chroma then keeps them in HNSW files instead of replaying its log."""
+    from index import build_index
+
+    root = tmp_path_factory.mktemp("large")
+    folder = copy_articles(root / "articles")
+    _notes(folder)
+    settings = Settings(articles=folder, store=root / "store")
+    build_index(settings)
+    assert open_sentences(settings).count() > 1000
+    return settings
+
+
+def test_deleted_vector_index_files_are_reported_and_rebuilt(large: Settings, tmp_path: Path) -> None:
+    copy = Settings(articles=tmp_path / "articles", store=tmp_path / "store")
+    shutil.copytree(large.articles, copy.articles)
+    shutil.copytree(large.store, copy.store)
+    segments = [p for p in copy.store.iterdir() if p.is_dir() and (p / "header.bin").exists()]
+    assert segments
+    for segment in segments:
+        shutil.rmtree(segment)
+    asked = _qa("ask", QUESTION, settings=copy)  # answering reads sentence vectors from the query cache
+    assert asked.returncode == 0 and "June 30" in asked.stdout, asked.stderr
+    (copy.articles / "zz_new.txt").write_text("Putin and Erdogan met in Sochi. They talked about grain.\n")
+    indexed = _qa("index", settings=copy)  # writing needs the vector index: the damage is found here
+    assert indexed.returncode == 2 and "Traceback" not in indexed.stderr, indexed.stderr
+    [line] = [line for line in indexed.stderr.splitlines() if line.startswith("qa: ")]
+    assert line.startswith(f"qa: The store at {copy.store} is damaged (")
+    assert line.endswith(f"Rebuild it with `qa index --rebuild --store {copy.store}`.")
+    for notes in copy.articles.glob("notes-*.txt"):  # the rebuild needs not re-embed them to prove it works
+        notes.unlink()
+    rebuilt = _qa("index", "--rebuild", settings=copy)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "moved" not in rebuilt.stderr  # the store opened, so its collections were dropped, not moved
+    assert rebuilt.stdout.startswith("added 6, updated 0, removed 0, kept 0")
+    _answers(copy)
