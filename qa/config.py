@@ -23,6 +23,11 @@ class Settings:
     chroma_url: str | None = None  # QA_CHROMA_URL: use a `chroma run` server instead of `store`
     collection: str = "articles"
     embedding: str = "minilm"  # or "openai:<model>", e.g. "openai:text-embedding-3-small"
+    encoder: str = "onnx"  # QA_ENCODER: how MiniLM runs: "onnx", "onnx-int8" or "numpy" (same vectors)
+    cache: Path = field(default_factory=lambda: Path.home() / ".cache" / "news-qa")  # QA_CACHE: the ONNX export
+    # QA_SENTENCE_VECTORS: "separate" (each sentence encoded alone), or "pooled" from its chunk's own
+    # forward pass: half the indexing work, other answers (eval: fact recall -1 pt). The store records which.
+    sentence_vectors: str = "separate"
     chunk_tokens: int = 200  # word pieces per chunk; the model reads 254 plus [CLS] and [SEP]
     top_k: int = 8  # passages retrieved per question
     retriever: str = "fused"  # QA_RETRIEVER: "llamaindex" ranks with LlamaIndex's retrievers (the reference)
@@ -56,7 +61,8 @@ class Settings:
     @property
     def index_signature(self) -> dict[str, str]:
         """What the stored vectors depend on; a store built with other values must be re-indexed."""
-        return {"embedding": self.embedding, "chunk_tokens": str(self.chunk_tokens), "schema": "1"}
+        return {"embedding": self.embedding, "chunk_tokens": str(self.chunk_tokens), "schema": "1",
+                "sentences": self.sentence_vectors}
 
     def with_paths(self, articles: str | Path | None = None, store: str | Path | None = None) -> Settings:
         """A copy with other corpus or store folders (None keeps the current one)."""
@@ -74,7 +80,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object)
     """
     env = os.environ if env is None else env
     values: dict[str, object] = {}
-    paths = {"articles": "QA_ARTICLES", "store": "QA_STORE"}
+    paths = {"articles": "QA_ARTICLES", "store": "QA_STORE", "cache": "QA_CACHE"}
     for name, var in paths.items():
         if env.get(var):
             values[name] = Path(env[var]).expanduser().resolve()
@@ -82,6 +88,8 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object)
         "chroma_url": "QA_CHROMA_URL",
         "embedding": "QA_EMBEDDING",
         "retriever": "QA_RETRIEVER",
+        "encoder": "QA_ENCODER",
+        "sentence_vectors": "QA_SENTENCE_VECTORS",
         "openai_api_key": "OPENAI_API_KEY",
         "openai_base_url": "OPENAI_BASE_URL",
         "llm_model": "QA_LLM_MODEL",

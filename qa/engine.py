@@ -45,7 +45,8 @@ class Engine:
         with damage_reported(settings):
             collection = open_collection(settings)
             sentences = open_sentences(settings)
-            encoder = make_embedder(settings.embedding, settings.openai_api_key, settings.openai_base_url)
+            encoder = make_embedder(settings.embedding, settings.openai_api_key, settings.openai_base_url,
+                                    settings.encoder, settings.cache)
             self.corpus = open_corpus(settings, collection, sentences)
             self.retriever = retriever(collection, sentences, encoder, self.corpus, settings.top_k)
         self.rarity = self.corpus.rarity
