@@ -30,8 +30,7 @@ def chunk_sentences(
     chunks: list[Chunk] = []
     group: list[Span] = []
     used = 0
-    for sentence in _fit(text, sentences, count_tokens, budget):
-        cost = count_tokens(text[sentence.start : sentence.end])
+    for sentence, cost in _fit(text, sentences, count_tokens, budget):
         joined = group and _contiguous(text, group[-1], sentence)
         if group and (not joined or used + cost > budget):
             chunks.append(_make(group))
@@ -52,13 +51,14 @@ def _contiguous(text: str, a: Span, b: Span) -> bool:
     return not text[a.end : b.start].strip()
 
 
-def _fit(text: str, sentences: list[Span], count_tokens: Callable[[str], int], budget: int) -> list[Span]:
-    out: list[Span] = []
+def _fit(text: str, sentences: list[Span], count_tokens: Callable[[str], int], budget: int
+         ) -> list[tuple[Span, int]]:
+    """(sentence, its tokens), an over-long sentence cut into pieces; each text counted once."""
+    out: list[tuple[Span, int]] = []
     for s in sentences:
-        if count_tokens(text[s.start : s.end]) <= budget:
-            out.append(s)
-        else:
-            out.extend(_cut(text, s, count_tokens, budget))
+        cost = count_tokens(text[s.start : s.end])
+        pieces = [s] if cost <= budget else _cut(text, s, count_tokens, budget)
+        out.extend((p, cost if p is s else count_tokens(text[p.start : p.end])) for p in pieces)
     return out
 
 

@@ -255,7 +255,12 @@ def tokenizer(folder: Path) -> Tokenizer:
 
 def count_tokens(text: str) -> int:
     """Word pieces of `text`, without [CLS] and [SEP], with no model loaded. Example: "Hello world" -> 2."""
-    return len(tokenizer(model_dir()).encode(text, add_special_tokens=False).ids)
+    return len(_bundled_tokenizer().encode(text, add_special_tokens=False).ids)
+
+
+@lru_cache(maxsize=1)
+def _bundled_tokenizer() -> Tokenizer:
+    return tokenizer(model_dir())  # looked up once: finding the folder costs more than counting a sentence
 
 
 def length_batches(lengths: list[int], budget: int) -> list[list[int]]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from index import dates
+from index import dates, manifest
 from index.chunk import chunk_sentences
 from index.clean import clean
 from index.encoder import count_tokens, default_encoder, make_embedder
@@ -90,12 +90,19 @@ def build_index(settings: Settings, rebuild: bool = False, progress: Progress | 
         with damage_reported(settings, writing=True):
             if rebuild:
                 report.moved_aside = reset(settings)
+            collection = open_collection(settings, create=True)
+            sentences = open_sentences(settings, create=True)
+            inputs = manifest.fingerprint(files, settings)
+            if not rebuild and manifest.matches(settings, inputs, collection, sentences):
+                report.kept, report.chunks_total = sorted(f.source for f in files), collection.count()
+                return report  # the files, code and settings of the last complete run: nothing to parse
+            manifest.forget(settings)
             articles = [parse(f, settings.chunk_tokens) for f in files]
             date_articles(articles, settings.encoder, settings.cache)
-            collection = open_collection(settings, create=True)
             _sync(collection, articles, settings, report, progress)
             if report.wrote or rebuild:
-                refresh(settings, collection, open_sentences(settings))  # the query side's cache (qa/corpus.py)
+                refresh(settings, collection, sentences)  # the query side's cache (qa/corpus.py)
+            manifest.save(settings, inputs, collection, sentences)
         if report.wrote or rebuild:
             new_generation(settings)  # a running `qa serve` reloads (qa/web.py)
         return report

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
-from index import build_index
+from index import build_index, manifest, pipeline
+from index.load import load_folder
 from index.store import all_rows, open_collection, open_sentences, writer_lock
 from qa.config import Settings
 from qa.errors import CorpusError, IndexBusy, IndexMismatch
@@ -25,6 +27,52 @@ def test_second_run_changes_nothing(fresh: Settings) -> None:
     assert (second.added, second.updated, second.removed) == ([], [], [])
     assert len(second.kept) == 5 and second.chunks_embedded == 0
     assert stored(fresh) == before
+
+
+def test_an_unchanged_corpus_is_not_parsed_again(fresh: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    build_index(fresh)
+    before = stored(fresh)
+    parsed: list[str] = []
+    real_parse = pipeline.parse
+    monkeypatch.setattr(pipeline, "parse", lambda f, n: parsed.append(f.source) or real_parse(f, n))
+    again = build_index(fresh)
+    assert parsed == [] and len(again.kept) == 5 and again.chunks_total == len(before) and not again.wrote
+    path = fresh.articles / "002_93c4837e9acaa4b1.txt"
+    path.write_text(path.read_text(encoding="utf-8") + "\nOne more sentence.\n", encoding="utf-8")
+    assert build_index(fresh).updated == ["002_93c4837e9acaa4b1.txt"] and len(parsed) == 5
+
+
+def test_no_record_of_a_complete_run_exists_while_a_run_writes(fresh: Settings,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    build_index(fresh)
+    record = fresh.store / "indexed.json"
+    assert record.exists()
+    path = fresh.articles / "002_93c4837e9acaa4b1.txt"
+    path.write_text(path.read_text(encoding="utf-8") + "\nOne more sentence.\n", encoding="utf-8")
+    seen: list[bool] = []
+
+    def killed(*args: object) -> None:
+        seen.append(record.exists())
+        raise OSError("killed while writing")
+
+    monkeypatch.setattr(pipeline, "_sync", killed)
+    with pytest.raises(OSError):
+        build_index(fresh)
+    assert seen == [False] and not record.exists()  # a crash here leaves the next run to compare everything
+    monkeypatch.undo()
+    assert build_index(fresh).updated == ["002_93c4837e9acaa4b1.txt"] and record.exists()
+
+
+def test_changed_parsing_code_means_a_full_comparison(fresh: Settings, monkeypatch: pytest.MonkeyPatch,
+                                                      tmp_path: Path) -> None:
+    files = load_folder(fresh.articles)[0]
+    code = tmp_path / "code"
+    shutil.copytree(Path(manifest.__file__).parent, code)
+    monkeypatch.setattr(manifest, "_HERE", code)
+    same = manifest.fingerprint(files, fresh)
+    (code / "clean.py").write_text((code / "clean.py").read_text() + "\n# a new cleaning rule\n")
+    assert manifest.fingerprint(files, fresh) != same
+    assert manifest.fingerprint(files[1:], fresh) != same
 
 
 def test_editing_one_file_replaces_only_its_chunks(fresh: Settings) -> None:
