@@ -18,9 +18,8 @@ from bench.measure import peak_rss_mb, result_line
 
 def index_ours(corpus: str, store: str) -> dict[str, Any]:
     """`build_index` of `corpus` into `store` (fresh, or incremental when it exists)."""
-    import chromadb  # noqa: F401 - imported before the clock, as the naive run's are
-    import llama_index.core  # noqa: F401
-    import nltk  # noqa: F401
+    import chromadb  # noqa: F401 - imported before the clock, as the naive run's are (not LlamaIndex: ours
+    import nltk  # noqa: F401      does not use it, and its import would count in our peak RSS)
 
     import index.pipeline  # noqa: F401
     from index import build_index

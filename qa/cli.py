@@ -92,9 +92,14 @@ def _index(settings: Settings, args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     print(summary(report))
     for label, items in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
-        for source in items:
+        for source in items[:LISTED]:
             print(f"  {label}: {source}")
+        if len(items) > LISTED:
+            print(f"  {label}: ... and {len(items) - LISTED:,} more")
     return 0
+
+
+LISTED = 20  # files named per kind of change; a first run over an archive would list thousands
 
 
 def summary(report: Any) -> str:

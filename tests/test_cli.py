@@ -32,3 +32,15 @@ def test_errors_are_one_line_of_advice(tmp_path) -> None:  # type: ignore[no-unt
     missing = qa("ask", "anything?", "--articles", str(tmp_path / "none"), "--store", str(tmp_path / "s"))
     assert missing.returncode == 2
     assert "Traceback" not in missing.stderr and "--articles" in missing.stderr
+
+
+def test_a_large_first_run_names_twenty_files_and_counts_the_rest(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    for i in range(23):
+        (articles / f"note-{i:02d}.txt").write_text(f"Note {i}\n\nThe office moved to floor {i} on May {i + 1}.\n")
+    done = qa("index", "--articles", str(articles), "--store", str(tmp_path / "store"))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("added 23,")
+    assert lines[1:] == [*(f"  added: note-{i:02d}.txt" for i in range(20)), "  added: ... and 3 more"]
