@@ -35,6 +35,8 @@ ABSTAIN_TEXT = "The articles don't say. None of the indexed articles answers thi
 # eval/questions.jsonl, which measures them).
 W_DENSE, W_LEXICAL, W_TYPE, W_RANK = 0.55, 0.35, 0.12, 0.02
 W_YEAR = 0.08  # a question naming a year prefers articles published that year
+W_CAPTION = 0.10  # a photo caption answers only what the question asks about the photo
+PHOTO = re.compile(r"\b(photo\w*|picture\w*|pictured|caption\w*|image\w*)\b", re.I)
 # Abstain when the best sentences hold little of the question's weight AND are not close in
 # meaning: paraphrased questions have low word overlap, off-topic ones have both low.
 ABSTAIN_RULES = ((0.10, 0.55), (0.40, 0.40))  # (coverage below, cosine below) pairs
@@ -69,14 +71,16 @@ def answer(question: str, qvec: np.ndarray, sentences: list[Sentence], rarity: R
     kind = question_kind(question)
     years = set(re.findall(r"\b(?:19|20)\d\d\b", question))
     scored = sorted(
-        (_score(s, qvec, wanted, kind, rarity, years) for s in sentences if _answer_like(s)),
+        (_score(s, qvec, wanted, kind, rarity, years, bool(PHOTO.search(question))) for s in sentences
+         if _answer_like(s)),
         key=lambda x: -x.score,
     )
     if not scored:
         return abstention(question)
     if recent:
         scored = _newest_first(scored)
-    chosen = _choose(scored, wanted, rarity, bool(SEVERAL.search(question)) or len(years) > 1)
+    photo = bool(PHOTO.search(question))
+    chosen = _choose(scored, wanted, rarity, bool(SEVERAL.search(question)) or len(years) > 1, photo)
     if parts:
         chosen = _cover_parts(chosen, parts, sentences, rarity)
     coverage = rarity.coverage(wanted, set().union(*(c.stems for c in chosen)))
@@ -161,7 +165,8 @@ def _cover_parts(chosen: list[Scored], parts: list[tuple[str, np.ndarray]], sent
     best = []
     for text, vec in parts:
         wanted, kind, years = terms(text), question_kind(text), set(_YEAR.findall(text))
-        top = max((_score(s, vec, wanted, kind, rarity, years) for s in sentences if _answer_like(s)),
+        top = max((_score(s, vec, wanted, kind, rarity, years, bool(PHOTO.search(text))) for s in sentences
+                   if _answer_like(s)),
                   key=lambda x: x.score, default=None)
         if top is not None and all(top.sentence.text != b.sentence.text for b in best):
             best.append(top)
@@ -274,7 +279,8 @@ def question_kind(question: str) -> str:
     return "other"
 
 
-def _score(s: Sentence, qvec: np.ndarray, wanted: list[str], kind: str, rarity: Rarity, years: set[str]) -> Scored:
+def _score(s: Sentence, qvec: np.ndarray, wanted: list[str], kind: str, rarity: Rarity, years: set[str],
+           photo: bool = False) -> Scored:
     stems = set(terms(s.text)) | set(terms(s.meta.get("title", "")))
     dense = float(np.dot(qvec, s.vector))
     lexical = rarity.coverage(wanted, set(terms(s.text)))
@@ -282,6 +288,8 @@ def _score(s: Sentence, qvec: np.ndarray, wanted: list[str], kind: str, rarity: 
     score = W_DENSE * dense + W_LEXICAL * lexical + W_TYPE * fits + W_RANK / (1 + s.chunk_rank)
     if years and s.meta.get("date", "")[:4] in years:
         score += W_YEAR  # "What happened in 2022?": articles of that year first
+    if s.caption and not photo:
+        score -= W_CAPTION
     return Scored(s, score, dense, lexical, stems)
 
 
@@ -333,10 +341,12 @@ def _event_date(s: Sentence) -> dt.date | None:
     return max([*month_days(s.text, published), *relative_days(s.text, published)], default=None)
 
 
-def _choose(scored: list[Scored], wanted: list[str], rarity: Rarity, several: bool) -> list[Scored]:
+def _choose(scored: list[Scored], wanted: list[str], rarity: Rarity, several: bool, photo: bool = False
+            ) -> list[Scored]:
     """The best sentence, then up to two more that score nearly as well, or a little less well
     but hold question words the chosen ones lack ("Crimea ... 2014" beside "S-400 ... 2019") or,
-    when the question asks for several sources, come from another article."""
+    when the question asks for several sources, come from another article. A photo caption comes
+    after the best sentence only when the question is about a photo."""
     chosen = [scored[0]]
     covered = scored[0].stems & set(wanted)
     floor = scored[0].score * (SEVERAL_RATIO if several else GAIN_RATIO)
@@ -344,6 +354,8 @@ def _choose(scored: list[Scored], wanted: list[str], rarity: Rarity, several: bo
         if len(chosen) == MAX_SENTENCES or cand.score < floor:
             break
         if any(same_passage(cand.sentence.text, c.sentence.text) for c in chosen):
+            continue
+        if cand.sentence.caption and not photo:
             continue
         gain = rarity.coverage(wanted, (cand.stems & set(wanted)) - covered)
         new_source = several and all(cand.sentence.source != c.sentence.source for c in chosen)

@@ -34,6 +34,20 @@ class Sentence:
     meta: dict[str, Any]
     chunk_rank: int
     position: int  # index of the sentence in its chunk (0 = the chunk's first)
+    caption: bool = False  # in a photo caption ("... in Moscow on March 5, 2020. File Photo: AFP")
+
+
+_PHOTO_CREDIT = re.compile(r"(?:\bFile\s+)?\bPhoto(?:graph)?(?:\s+by\b|\s*:)|\|\s*Photo\b|\bPhoto credit\b", re.I)
+
+
+def is_caption(text: str, start: int, end: int) -> bool:
+    """Is text[start:end] part of a photo caption: its paragraph carries a photo credit.
+
+    Example: "Putin and Erdogan at the Kremlin. File Photo: AFP" -> True for its first sentence.
+    """
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    return bool(_PHOTO_CREDIT.search(text[line_start : line_end if line_end >= 0 else len(text)]))
 
 
 @dataclass
@@ -98,7 +112,8 @@ class Retriever:
                         continue  # a half-written index: skip, the next `qa index` completes it
                     start = int(hit.meta["start"])
                     out.append(Sentence(hit.meta["source"], hit.text[a:b], start + a, start + b,
-                                        np.array(vector, dtype=np.float32), hit.meta, rank, i))
+                                        np.array(vector, dtype=np.float32), hit.meta, rank, i,
+                                        caption=is_caption(hit.text, a, b)))
         return out
 
     def _sentence_vectors(self, hits: list[Hit]) -> dict[tuple[str, int], Any]:

@@ -199,3 +199,26 @@ def test_compound_questions_are_split_into_parts(question: str, parts: list[str]
 def test_days_between_two_events_gives_both_dates(engine) -> None:  # type: ignore[no-untyped-def]
     a = engine.ask("How many days passed between Erdogan's letter to Putin and Russia lifting the flights ban?")
     assert "June 27" in a.text and "June 30" in a.text, a.text
+
+
+def test_photo_captions_are_found_and_answer_only_questions_about_the_photo() -> None:
+    import numpy as np
+
+    from qa import extractive
+    from qa.retrieve import Sentence, is_caption
+    from qa.terms import Rarity
+
+    text = ("Putin and Erdogan at the Kremlin in Moscow on March 5, 2020. File Photo: AFP\n"
+            "Erdogan met Putin in Moscow on March 5, 2020.\n")
+    first, second = text.index("Erdogan met"), len(text) - 1
+    assert is_caption(text, 0, text.index(" File")) and not is_caption(text, first, second)
+    vec = np.ones(4, dtype=np.float32) / 2
+    caption = Sentence("a.txt", text[: text.index(" File")], 0, 60, vec, {}, 0, 0, caption=True)
+    prose = Sentence("a.txt", text[first:second], first, second, vec, {}, 0, 1)
+    rarity = Rarity([text])
+
+    def quoted(question: str) -> list[str]:
+        return [c.quote for c in extractive.answer(question, vec, [caption, prose], rarity).citations]
+
+    assert quoted("When did Putin and Erdogan meet in Moscow?") == [prose.text]
+    assert caption.text in quoted("When was the photo of Putin and Erdogan in Moscow taken?")
