@@ -46,6 +46,9 @@ class OnnxMiniLM(Encoder):
         options.intra_op_num_threads = 1  # see `workers`
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Shapes change with every batch: a memory plan cached per shape only grows the process
+        # (measured: 620 -> 540 MB embedding 600 BBC articles, same speed).
+        options.enable_mem_pattern = False
         options.log_severity_level = 3  # warnings about unused initializers are noise here
         try:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
