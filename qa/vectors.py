@@ -12,6 +12,7 @@ sentence i of chunk c.
 
 from __future__ import annotations
 
+import itertools
 import os
 import weakref
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-_PAGE = 20_000  # rows per Chroma read
+_PAGE = 4_000  # sentence vectors per Chroma read
 VECTORS = "sentence_vectors.npy"
 
 
@@ -40,24 +41,21 @@ class SentenceVectors:
         """Every sentence vector of the chunks `ids` (which have `counts` sentences), read from the collection."""
         first = np.zeros(len(ids) + 1, dtype=np.int64)
         np.cumsum(counts, out=first[1:])
-        chunk_of = {cid: c for c, cid in enumerate(ids)}
         vectors: np.ndarray | None = None
         present = np.zeros(int(first[-1]), dtype=bool)
-        offset = 0
-        while True:
-            page = sentences.get(include=["embeddings"], limit=_PAGE, offset=offset)
-            if not page["ids"]:
-                break
-            offset += len(page["ids"])
-            for sid, vector in zip(page["ids"], page["embeddings"]):
-                cid, _, i = sid.rpartition(":")
-                c = chunk_of.get(cid)
-                if c is None or not i.isdigit() or int(i) >= counts[c]:
-                    continue  # a sentence of a chunk no longer stored
+        wanted = (f"{cid}:{i}" for cid, n in zip(ids, counts) for i in range(n))  # row r is the r-th of these
+        row = 0
+        while batch := list(itertools.islice(wanted, _PAGE)):
+            # By ID, not by offset: an offset page rescans the rows before it, and a large page of
+            # embeddings costs Chroma several times its size in memory while it is converted.
+            got = sentences.get(ids=batch, include=["embeddings"])
+            at = {sid: row + k for k, sid in enumerate(batch)}
+            for sid, vector in zip(got["ids"], got["embeddings"]):
                 if vectors is None:
                     vectors = np.zeros((len(present), len(vector)), dtype=np.float32)
-                vectors[first[c] + int(i)] = vector
-                present[first[c] + int(i)] = True
+                vectors[at[sid]] = vector
+                present[at[sid]] = True
+            row += len(batch)
         return cls(first, present, vectors if vectors is not None else np.zeros((len(present), 0), np.float32))
 
     def save(self, folder: Path) -> None:
