@@ -37,7 +37,7 @@ class Sentence:
     caption: bool = False  # in a photo caption ("... in Moscow on March 5, 2020. File Photo: AFP")
 
 
-_PHOTO_CREDIT = re.compile(r"(?:\bFile\s+)?\bPhoto(?:graph)?(?:\s+by\b|\s*:)|\|\s*Photo\b|\bPhoto credit\b", re.I)
+_PHOTO_CREDIT = re.compile(r"\bPhoto(?:graph)?(?:\s+by\b|\s*:|\s+credit\b)|\|\s*Photo\b", re.I)
 
 
 def is_caption(text: str, start: int, end: int) -> bool:
