@@ -99,7 +99,7 @@ def build_index(settings: Settings, rebuild: bool = False, progress: Progress | 
             manifest.forget(settings)
             articles = [parse(f, settings.chunk_tokens) for f in files]
             date_articles(articles, settings.encoder, settings.cache)
-            _sync(collection, articles, settings, report, progress)
+            _sync(collection, sentences, articles, settings, report, progress)
             if report.wrote or rebuild:
                 refresh(settings, collection, sentences)  # the query side's cache (qa/corpus.py)
             manifest.save(settings, inputs, collection, sentences)
@@ -170,7 +170,7 @@ def embed_text(title: str, chunk: str) -> str:
     return f"{title}\n{chunk}" if title and not chunk.startswith(title) else chunk
 
 
-def _sync(collection: Any, articles: list[Article], settings: Settings, report: IndexReport,
+def _sync(collection: Any, sentences: Any, articles: list[Article], settings: Settings, report: IndexReport,
           progress: Progress | None) -> None:
     stored = dict(all_rows(collection, ["metadatas"]))
     stored_files = {m["source"]: m["file_sha"] for m in stored.values()}
@@ -190,7 +190,6 @@ def _sync(collection: Any, articles: list[Article], settings: Settings, report: 
 
     new_ids = [cid for cid in wanted if cid not in stored]
     vectors, sentence_vectors = _vectors_for(collection, new_ids, wanted, stored, settings, report, progress)
-    sentences = open_sentences(settings, create=True)
     missing, orphans = _sentence_gaps(sentences, stored)
     repair = [cid for cid in missing if cid in wanted]  # e.g. the sentence collection was deleted
     if new_ids or changed_meta or set(stored) - set(wanted) or repair or orphans:
