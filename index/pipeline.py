@@ -36,6 +36,9 @@ from qa.corpus import forget, refresh
 from qa.errors import CorpusError
 
 Progress = Callable[[int, int], None]  # (done, total) chunks embedded
+# New chunks are embedded and written this many at a time: memory stays flat as the corpus grows, and a
+# run that dies keeps the slices it wrote (the next run embeds only the rest).
+SLICE = 500
 
 
 @dataclass
@@ -189,24 +192,30 @@ def _sync(collection: Any, sentences: Any, articles: list[Article], settings: Se
     report.removed = sorted(set(stored_files) - {a.file.source for a in articles})
 
     new_ids = [cid for cid in wanted if cid not in stored]
-    vectors, sentence_vectors = _vectors_for(collection, new_ids, wanted, stored, settings, report, progress)
     missing, orphans = _sentence_gaps(sentences, stored)
     repair = [cid for cid in missing if cid in wanted]  # e.g. the sentence collection was deleted
     if new_ids or changed_meta or set(stored) - set(wanted) or repair or orphans:
         forget(settings)  # stale from the first write on, even if this run dies before `refresh`
-    # Sentences first, chunks second, deletions last: a crash at any point leaves rows that the
-    # next run finds and completes, never a chunk whose sentences are missing.
-    _add_sentences(sentences, new_ids + repair, wanted, settings, sentence_vectors)
+    _add_sentences(sentences, repair, wanted, settings)
     report.chunks_repaired = len(repair)
     for batch in in_batches([cid for cid in orphans if cid not in wanted]):
         sentences.delete(where={"chunk": {"$in": batch}})
-    for batch in in_batches(new_ids):
-        collection.upsert(
-            ids=batch,
-            embeddings=[vectors[cid] for cid in batch],
-            documents=[wanted[cid][0] for cid in batch],
-            metadatas=[wanted[cid][1] for cid in batch],
-        )
+    moved = _moved_vectors(collection, new_ids, wanted, stored)  # same text at new offsets: no new pass
+    report.chunks_reused = len(moved)
+    _write(collection, sentences, list(moved), moved, {}, wanted, settings)
+    todo = [cid for cid in new_ids if cid not in moved]
+    embedder, done = _embedder(settings), 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(done, len(todo))
+
+    for part in (todo[i : i + SLICE] for i in range(0, len(todo), SLICE)):
+        vectors, sentence_vectors = _chunk_pass(embedder, part, wanted, tick, settings.sentence_vectors)
+        _write(collection, sentences, part, vectors, sentence_vectors, wanted, settings)
+    report.chunks_embedded = len(todo)
     stale = [cid for cid in stored if cid not in wanted]
     for batch in in_batches(stale):
         collection.delete(ids=batch)
@@ -231,10 +240,9 @@ def _sentence_gaps(sentences: Any, stored: dict[str, dict[str, Any]]) -> tuple[l
     return missing, [cid for cid in have if cid not in expected]
 
 
-def _vectors_for(collection: Any, new_ids: list[str], wanted: dict[str, tuple[str, dict[str, Any]]],
-                 stored: dict[str, dict[str, Any]], settings: Settings, report: IndexReport,
-                 progress: Progress | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Vectors for new chunks (a stored vector of the same text is reused), and for the sentences of those embedded."""
+def _moved_vectors(collection: Any, new_ids: list[str], wanted: dict[str, tuple[str, dict[str, Any]]],
+                   stored: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Stored vectors for new chunk IDs whose embedded text is already stored (text moved within its file)."""
     by_sha = {m.get("embed_sha"): cid for cid, m in stored.items()}
     reuse = {cid: by_sha[wanted[cid][1]["embed_sha"]] for cid in new_ids if wanted[cid][1]["embed_sha"] in by_sha}
     vectors: dict[str, Any] = {}
@@ -244,20 +252,20 @@ def _vectors_for(collection: Any, new_ids: list[str], wanted: dict[str, tuple[st
         for cid, src in reuse.items():
             if src in old:
                 vectors[cid] = old[src]
-    report.chunks_reused = len(vectors)
-    todo = [cid for cid in new_ids if cid not in vectors]
-    done = 0
+    return vectors
 
-    def tick(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress:
-            progress(done, len(todo))
 
-    embedded, sentence_vectors = _chunk_pass(_embedder(settings), todo, wanted, tick, settings.sentence_vectors)
-    vectors.update(embedded)
-    report.chunks_embedded = len(todo)
-    return vectors, sentence_vectors
+def _write(collection: Any, sentences: Any, ids: list[str], vectors: dict[str, Any], sentence_vectors: dict[str, Any],
+           wanted: dict[str, tuple[str, dict[str, Any]]], settings: Settings) -> None:
+    """Store new chunks: their sentences first, then the chunks, so a crash never leaves a chunk without them."""
+    _add_sentences(sentences, ids, wanted, settings, sentence_vectors)
+    for batch in in_batches(ids):
+        collection.upsert(
+            ids=batch,
+            embeddings=[vectors[cid] for cid in batch],
+            documents=[wanted[cid][0] for cid in batch],
+            metadatas=[wanted[cid][1] for cid in batch],
+        )
 
 
 def _chunk_pass(embedder: Any, ids: list[str], wanted: dict[str, tuple[str, dict[str, Any]]],

@@ -63,6 +63,27 @@ def test_no_record_of_a_complete_run_exists_while_a_run_writes(fresh: Settings,
     assert build_index(fresh).updated == ["002_93c4837e9acaa4b1.txt"] and record.exists()
 
 
+def test_a_run_that_dies_keeps_the_slices_it_wrote(fresh: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pipeline, "SLICE", 5)
+    real_pass, passes = pipeline._chunk_pass, []
+
+    def dies_on_the_third_slice(*args: object, **kwargs: object) -> object:
+        passes.append(len(args[1]))  # type: ignore[arg-type]
+        if len(passes) == 3:
+            raise OSError("killed while embedding")
+        return real_pass(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "_chunk_pass", dies_on_the_third_slice)
+    with pytest.raises(OSError):
+        build_index(fresh)
+    assert len(stored(fresh)) == 10  # two slices of 5, each with its sentences
+    monkeypatch.setattr(pipeline, "_chunk_pass", real_pass)
+    again = build_index(fresh)
+    assert again.chunks_embedded == again.chunks_total - 10 > 0
+    assert len(stored(fresh)) == again.chunks_total
+    assert open_sentences(fresh).count() == sum(len(json.loads(m["sentences"])) for m in stored(fresh).values())
+
+
 def test_changed_parsing_code_means_a_full_comparison(fresh: Settings, monkeypatch: pytest.MonkeyPatch,
                                                       tmp_path: Path) -> None:
     files = load_folder(fresh.articles)[0]
