@@ -43,6 +43,7 @@ ABSTAIN_RULES = ((0.10, 0.55), (0.40, 0.40))  # (coverage below, cosine below) p
 _DATE_PATTERNS = (FULL_DATE, MONTH_DAY, MONTH_YEAR, WEEKDAY)
 KEEP_RATIO = 0.85  # a further sentence must score at least this share of the best one,
 GAIN_RATIO, MIN_GAIN = 0.60, 0.15  # or this share, when it adds this much of the question's weight
+PART_RATIO = KEEP_RATIO  # a sub-question's runner-up must score this share of its best sentence
 SEVERAL_RATIO = 0.50  # or this share, from another article, when the question asks for several
 SEVERAL = re.compile(r"\b(both|each|reports|articles|accounts|coverage|sources|compared?)\b", re.I)
 RECENT = re.compile(r"\b(last|latest|most recent(ly)?|recently|newest)\b", re.I)
@@ -161,17 +162,34 @@ def _year_parts(q: str) -> list[str]:
 
 def _cover_parts(chosen: list[Scored], parts: list[tuple[str, np.ndarray]], sentences: list[Sentence],
                  rarity: Rarity) -> list[Scored]:
-    """The chosen sentences, with the best sentence of each sub-question put in first."""
-    best = []
-    for text, vec in parts:
-        wanted, kind, years = terms(text), question_kind(text), set(_YEAR.findall(text))
-        top = max((_score(s, vec, wanted, kind, rarity, years, bool(PHOTO.search(text))) for s in sentences
-                   if _answer_like(s)),
-                  key=lambda x: x.score, default=None)
-        if top is not None and all(top.sentence.text != b.sentence.text for b in best):
-            best.append(top)
-    rest = [c for c in chosen if all(c.sentence.text != b.sentence.text for b in best)]
-    return (best + rest)[:MAX_SENTENCES]
+    """The best sentence of each sub-question first; free places go to the closest runners-up,
+    by their share of the top score of their own ranking (the whole question's, or a part's).
+
+    Example: parts "goals ... in 2016" and "goals ... in 2022"; the 2022 part's second sentence
+    (0.342 of its top 0.348) comes before the whole question's next one (0.365 of 0.411).
+    """
+    rankings = [_part_ranking(text, vec, sentences, rarity) for text, vec in parts]
+    best: list[Scored] = []
+    for ranking in rankings:
+        if ranking and all(ranking[0].sentence.text != b.sentence.text for b in best):
+            best.append(ranking[0])
+    runners = [(c.score / chosen[0].score, c) for c in chosen]
+    runners += [(x.score / r[0].score, x) for r in rankings for x in r[1:]
+                if x.score >= r[0].score * PART_RATIO and not x.sentence.caption]
+    out = best
+    for _, cand in sorted(runners, key=lambda rc: -rc[0]):
+        if len(out) == MAX_SENTENCES:
+            break
+        if all(not same_passage(cand.sentence.text, c.sentence.text) for c in out):
+            out.append(cand)
+    return out
+
+
+def _part_ranking(text: str, vec: np.ndarray, sentences: list[Sentence], rarity: Rarity) -> list[Scored]:
+    """The sentences scored against one sub-question, best first."""
+    wanted, kind, years = terms(text), question_kind(text), set(_YEAR.findall(text))
+    return sorted((_score(s, vec, wanted, kind, rarity, years, bool(PHOTO.search(text))) for s in sentences
+                   if _answer_like(s)), key=lambda x: -x.score)
 
 
 def abstention(question: str) -> Answer:

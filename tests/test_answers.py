@@ -222,3 +222,32 @@ def test_photo_captions_are_found_and_answer_only_questions_about_the_photo() ->
 
     assert quoted("When did Putin and Erdogan meet in Moscow?") == [prose.text]
     assert caption.text in quoted("When was the photo of Putin and Erdogan in Moscow taken?")
+
+
+def _sentence(text: str, vector: list[float], position: int = 0):  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from qa.retrieve import Sentence
+
+    vec = np.array(vector, dtype=np.float32)
+    return Sentence("a.txt", text, position * 100, position * 100 + len(text), vec / np.linalg.norm(vec), {}, 0,
+                    position)
+
+
+def test_a_free_place_goes_to_the_runner_up_of_a_part_before_a_weaker_sentence() -> None:
+    import numpy as np
+
+    from qa import extractive
+    from qa.terms import Rarity
+
+    ankara = _sentence("Ankara said the talks went well.", [1, 0, 0], 0)
+    moscow = _sentence("Moscow said the talks went well.", [0, 1, 0], 1)
+    moscow_too = _sentence("Moscow said it hoped for more talks.", [0.2, 1, 0], 2)
+    weather = _sentence("The weather in the capital was fine that day.", [0, 0, 1], 3)
+    sentences = [ankara, moscow, moscow_too, weather]
+    rarity = Rarity([s.text for s in sentences])
+    parts = [("What did Ankara say", np.array([1, 0, 0], dtype=np.float32)),
+             ("What did Moscow say", np.array([0, 1, 0], dtype=np.float32))]
+    chosen = [extractive.Scored(ankara, 1.0, 1.0, 1.0, set()), extractive.Scored(weather, 0.7, 0.7, 0.0, set())]
+    picked = extractive._cover_parts(chosen, parts, sentences, rarity)
+    assert [x.sentence.text for x in picked] == [ankara.text, moscow.text, moscow_too.text]
