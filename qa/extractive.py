@@ -41,6 +41,13 @@ PHOTO = re.compile(r"\b(photo\w*|picture\w*|pictured|caption\w*|image\w*)\b", re
 # meaning: paraphrased questions have low word overlap, off-topic ones have both low.
 ABSTAIN_RULES = ((0.10, 0.55), (0.40, 0.40))  # (coverage below, cosine below) pairs
 _DATE_PATTERNS = (FULL_DATE, MONTH_DAY, MONTH_YEAR, WEEKDAY)
+# "Which office released the statement?" asks for a body by its name: capitalised words ending in one
+# of these ("Presidential Communications Directorate", "Foreign Ministry", "Anadolu Agency").
+BODY_HEADS = ("Directorate|Ministry|Office|Agency|Council|Committee|Commission|Presidency|Department|Service|"
+              "Bureau|Administration|Organi[sz]ation|Parliament|Assembly|Institute|Party|Court|Bank")
+BODY = re.compile(rf"\b(?:[A-Z][\w'’-]+\s+)+(?:{BODY_HEADS})\b")
+BODY_QUESTION = re.compile(r"\b(?:which|what)\s+(?:[\w'’-]+\s+)?(?:office|organi[sz]ation|agency|ministry|body|"
+                           r"institution|department|authority|directorate)\b", re.I)
 KEEP_RATIO = 0.85  # a further sentence must score at least this share of the best one,
 GAIN_RATIO, MIN_GAIN = 0.60, 0.15  # or this share, when it adds this much of the question's weight
 PART_RATIO = KEEP_RATIO  # a sub-question's runner-up must score this share of its best sentence
@@ -269,6 +276,14 @@ def has_answer_type(kind: str, text: str, question: str) -> bool:
     return True
 
 
+def _has_body(text: str) -> bool:
+    """A body named in full (see BODY); it only ranks a sentence: "Erdogan's office said" answers too.
+
+    Example: "a statement by the Presidential Communications Directorate said" -> True
+    """
+    return bool(BODY.search(text))
+
+
 def _count_near(text: str, question: str) -> bool:
     """A count within four words of something the question asks about: "more than 40 people were killed"."""
     asked = set(terms(" ".join(w for w in question.split() if not w[:1].isupper())))
@@ -279,7 +294,7 @@ def _count_near(text: str, question: str) -> bool:
 
 
 def question_kind(question: str) -> str:
-    """when / number / who / where / other. Example: "How many were killed?" -> "number"."""
+    """when / duration / number / name / body / who / where / other. Example: "How many were killed?" -> "number"."""
     q = question.lower()
     if re.search(r"\b(when|what date|which date|what day|what year|which year|how long ago|before or after)\b"
                  r"|\bhow many (days|weeks|months|years)\b.*\b(between|passed|elapsed|separated|after|before)\b", q):
@@ -290,6 +305,8 @@ def question_kind(question: str) -> str:
         return "number"
     if re.search(r"\b(what|which) (was|is) the name\b|\bname of\b|\bwho (was|is) the\b", q):
         return "name"
+    if BODY_QUESTION.search(question):
+        return "body"
     if re.search(r"\bwho\b|\bwhose\b", q):
         return "who"
     if re.search(r"\bwhere\b|\bwhich (city|country|place)\b", q):
@@ -331,6 +348,8 @@ def _fits(kind: str, text: str) -> bool:
         return any(p.search(text) for p in _DATE_PATTERNS) or bool(re.search(r"\b(19|20)\d\d\b", text))
     if kind == "number":
         return bool(re.search(r"\d|\b(dozens?|hundreds?|thousands?|millions?)\b", text))
+    if kind == "body":
+        return _has_body(text)
     if kind in ("who", "where", "name"):
         return bool(re.search(r"\b[A-Z][a-z]+", text[1:]))
     return False

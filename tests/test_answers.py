@@ -257,3 +257,23 @@ def test_a_part_of_a_compound_question_finds_its_sentence_in_a_chunk_about_somet
     # The Kremlin's account of the 2016 letter is one sentence of a chunk about the coup attempt.
     a = engine.ask("What Kremlin statements are quoted about Erdogan's 2016 letter and about the 2022 call?")
     assert "pilot" in a.text and "New Year" in a.text, a.text
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Which Turkish office released the statement?", "body"),
+        ("What agency reported the call?", "body"),
+        ("Which city hosted the meeting?", "where"),
+        ("What did Erdogan's office say?", "other"),
+    ],
+)
+def test_questions_asking_for_a_named_body(question: str, kind: str) -> None:
+    from qa.extractive import question_kind
+
+    assert question_kind(question) == kind
+
+
+def test_a_question_asking_which_office_prefers_the_sentence_naming_one(engine) -> None:  # type: ignore[no-untyped-def]
+    a = engine.ask("Which Turkish office released the statement on Erdoğan's New Year's call with Putin?")
+    assert "Presidential Communications Directorate" in a.text, a.text
