@@ -55,6 +55,11 @@ SEVERAL_RATIO = 0.50  # or this share, from another article, when the question a
 SEVERAL = re.compile(r"\b(both|each|reports|articles|accounts|coverage|sources|compared?)\b", re.I)
 RECENT = re.compile(r"\b(last|latest|most recent(ly)?|recently|newest)\b", re.I)
 CONFLICT_DEPTH = 20  # how far down the ranking to look for a source that disagrees
+# "Did he say anything about the Turkish people? (Putin met Erdoğan St Petersburg)": a follow-up carries the
+# previous question's words in a trailing parenthesis (qa.chat); they give the topic, the question's own
+# words what is asked. This share of the word match is of the own words only.
+OWN_SHARE = 0.5
+_CARRIED = re.compile(r"\s*\([^()]*\)\s*$")
 RECENT_BAND = 0.85  # "When did they last speak?": newest article among sentences this close in meaning
 
 
@@ -79,7 +84,8 @@ def answer(question: str, qvec: np.ndarray, sentences: list[Sentence], rarity: R
     kind = question_kind(question)
     years = set(re.findall(r"\b(?:19|20)\d\d\b", question))
     scored = sorted(
-        (_score(s, qvec, wanted, kind, rarity, years, bool(PHOTO.search(question))) for s in sentences
+        (_score(s, qvec, wanted, kind, rarity, years, bool(PHOTO.search(question)), own_terms(question))
+         for s in sentences
          if _answer_like(s)),
         key=lambda x: -x.score,
     )
@@ -314,11 +320,22 @@ def question_kind(question: str) -> str:
     return "other"
 
 
+def own_terms(question: str) -> list[str] | None:
+    """The question's own words when it carries others in a trailing parenthesis, else None.
+
+    Example: "Did he say anything about the Turkish people? (Putin met Erdoğan)" -> ["anyth", "turkish", "peopl"]
+    """
+    return terms(_CARRIED.sub("", question)) if _CARRIED.search(question) else None
+
+
 def _score(s: Sentence, qvec: np.ndarray, wanted: list[str], kind: str, rarity: Rarity, years: set[str],
-           photo: bool = False) -> Scored:
+           photo: bool = False, own: list[str] | None = None) -> Scored:
     stems = set(terms(s.text)) | set(terms(s.meta.get("title", "")))
     dense = float(np.dot(qvec, s.vector))
     lexical = rarity.coverage(wanted, set(terms(s.text)))
+    if own:  # a follow-up: its own words weigh apart from the carried ones
+        known = [t for t in own if rarity.known(t)]  # "anything" is in no article: it weighs nothing here
+        lexical = (1 - OWN_SHARE) * lexical + OWN_SHARE * rarity.coverage(known, set(terms(s.text)))
     fits = _fits_near(kind, s.text, wanted) if kind == "when" else (1.0 if _fits(kind, s.text) else 0.0)
     score = W_DENSE * dense + W_LEXICAL * lexical + W_TYPE * fits + W_RANK / (1 + s.chunk_rank)
     if years and s.meta.get("date", "")[:4] in years:

@@ -277,3 +277,15 @@ def test_questions_asking_for_a_named_body(question: str, kind: str) -> None:
 def test_a_question_asking_which_office_prefers_the_sentence_naming_one(engine) -> None:  # type: ignore[no-untyped-def]
     a = engine.ask("Which Turkish office released the statement on Erdoğan's New Year's call with Putin?")
     assert "Presidential Communications Directorate" in a.text, a.text
+
+
+def test_a_follow_up_is_answered_by_its_own_words_more_than_the_carried_ones(engine) -> None:  # type: ignore[no-untyped-def]
+    from qa.extractive import own_terms
+
+    assert own_terms("Did he say anything about the Turkish people? (Putin met Erdoğan)") == ["anyth", "turkish",
+                                                                                               "peopl"]
+    assert own_terms("What did he say about the Turkish people?") is None
+    chat = engine.chat()
+    chat.ask("Putin met Erdoğan in St Petersburg after the coup attempt - what did he say?")
+    a = chat.ask("Did he say anything about the Turkish people?")
+    assert "Turkish people will overcome" in a.text, a.text
