@@ -95,8 +95,9 @@ def answer(question: str, qvec: np.ndarray, sentences: list[Sentence], rarity: R
         scored = _newest_first(scored)
     photo = bool(PHOTO.search(question))
     chosen = _choose(scored, wanted, rarity, bool(SEVERAL.search(question)) or len(years) > 1, photo)
+    rankings, answers_of_parts = _part_answers(parts, sentences, rarity) if parts else ([], [])
     if parts:
-        chosen = _cover_parts(chosen, parts, sentences, rarity)
+        chosen = _cover_parts(chosen, rankings, answers_of_parts)
     coverage = rarity.coverage(wanted, set().union(*(c.stems for c in chosen)))
     if any(coverage < cov and chosen[0].dense < cos for cov, cos in ABSTAIN_RULES):
         return abstention(question)
@@ -107,6 +108,8 @@ def answer(question: str, qvec: np.ndarray, sentences: list[Sentence], rarity: R
     chosen = chosen if recent else _readable(chosen)  # "last": the latest first
     # Two events' dates ("between A and B", "before or after"): their difference is the answer, not a conflict.
     clash = None if parts and kind == "when" else _conflict(chosen, scored, set(wanted))
+    if clash and parts and not _about_any(clash, answers_of_parts):
+        clash = None  # a compound question: a disagreement counts when it is about a part's answer
     if clash is None:
         return _compose(question, chosen, None, scored)
     mine, ours, other, theirs = clash
@@ -173,23 +176,28 @@ def _year_parts(q: str) -> list[str]:
     return []
 
 
-def _cover_parts(chosen: list[Scored], parts: list[tuple[str, np.ndarray]], sentences: list[Sentence],
-                 rarity: Rarity) -> list[Scored]:
+def _part_answers(parts: list[tuple[str, np.ndarray]], sentences: list[Sentence], rarity: Rarity
+                  ) -> tuple[list[list[Scored]], list[Scored]]:
+    """Each sub-question's ranking of the sentences, and its best sentence (each sentence once)."""
+    rankings = [_part_ranking(text, vec, sentences, rarity) for text, vec in parts]
+    best: list[Scored] = []
+    for ranking in rankings:
+        if ranking and all(ranking[0].sentence.text != b.sentence.text for b in best):
+            best.append(ranking[0])
+    return rankings, best
+
+
+def _cover_parts(chosen: list[Scored], rankings: list[list[Scored]], best: list[Scored]) -> list[Scored]:
     """The best sentence of each sub-question first; free places go to the closest runners-up,
     by their share of the top score of their own ranking (the whole question's, or a part's).
 
     Example: parts "goals ... in 2016" and "goals ... in 2022"; the 2022 part's second sentence
     (0.342 of its top 0.348) comes before the whole question's next one (0.365 of 0.411).
     """
-    rankings = [_part_ranking(text, vec, sentences, rarity) for text, vec in parts]
-    best: list[Scored] = []
-    for ranking in rankings:
-        if ranking and all(ranking[0].sentence.text != b.sentence.text for b in best):
-            best.append(ranking[0])
     runners = [(c.score / chosen[0].score, c) for c in chosen]
     runners += [(x.score / r[0].score, x) for r in rankings for x in r[1:]
                 if x.score >= r[0].score * PART_RATIO and not x.sentence.caption]
-    out = best
+    out = list(best)
     for _, cand in sorted(runners, key=lambda rc: -rc[0]):
         if len(out) == MAX_SENTENCES:
             break
@@ -417,6 +425,11 @@ def _choose(scored: list[Scored], wanted: list[str], rarity: Rarity, several: bo
             chosen.append(cand)
             covered |= cand.stems & set(wanted)
     return chosen
+
+
+def _about_any(clash: tuple[Scored, Claim, Scored, Claim], answers: list[Scored]) -> bool:
+    """Is one of the two disagreeing sentences among `answers`?"""
+    return any(x.sentence.text in (clash[0].sentence.text, clash[2].sentence.text) for x in answers)
 
 
 def _conflict(chosen: list[Scored], scored: list[Scored], about: set[str]
