@@ -130,6 +130,8 @@ _BETWEEN = re.compile(r"\bbetween\s+(?P<a>.+?)\s+and\s+(?P<b>.+)$", re.I)
 _BEFORE_AFTER = re.compile(r"^(?:did|was|were|is|does)\s+(?P<a>.+?)\s+(?:come\s+|happen\s+|take place\s+)?"
                            r"(?:before or after|after or before)\s+(?P<b>.+)$", re.I)
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_COMPARE = re.compile(r"^compare\s+(?P<a>.+?)\s+(?:with|to|and)\s+(?P<b>(?:what|how|when|which|where|who|why)\b.+)$",
+                      re.I)
 _PREPOSITION = re.compile(r"^(in|about|on|for|during|at|with|from|to|of)\s", re.I)
 
 
@@ -147,11 +149,23 @@ def parts_of(question: str) -> list[str]:
         pair = _BETWEEN.search(q) or _BEFORE_AFTER.search(q)
         if pair and min(len(pair["a"].split()), len(pair["b"].split())) >= 2:
             return [f"When {pair['a']}", f"When {pair['b']}"]
-    pieces = [p.strip(" ,?") for p in _SPLIT.split(question) if len(p.split()) >= 3]
+    pair = _COMPARE.search(q.rstrip("."))
+    pieces = [pair["a"], pair["b"]] if pair else [p.strip(" ,?") for p in _SPLIT.split(question) if len(p.split()) >= 3]
     if len(pieces) < 2:
         return _year_parts(q)
     names = " ".join(dict.fromkeys(n for n in re.findall(r"(?<!^)\b[A-Z][\w-]+", pieces[0]) if n.lower() not in MONTHS))
-    return [pieces[0], *(f"{p} ({names})" if names else p for p in pieces[1:])]
+    return [pieces[0], *(_completed(pieces[0], p, names) for p in pieces[1:])]
+
+
+def _completed(first: str, piece: str, names: str) -> str:
+    """A later part as a question: a bare phrase takes the first part's head ("How many people died in the
+    airport attack versus in the Donbass conflict" -> "How many people died in the Donbass conflict");
+    a question of its own carries the first part's names, for its pronouns ("what did he say (Putin)")."""
+    lead = _PREPOSITION.match(piece)
+    cut = first.lower().rfind(f" {lead[1].lower()} ") if lead else -1
+    if cut > 0:
+        return f"{first[:cut]} {piece}"
+    return f"{piece} ({names})" if names else piece
 
 
 def _year_parts(q: str) -> list[str]:

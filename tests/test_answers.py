@@ -188,6 +188,10 @@ def test_questions_asking_for_a_thing_no_article_mentions_abstain(engine, questi
         ("Was the coup attempt before or after Erdogan's letter to Putin?",
          ["When the coup attempt", "When Erdogan's letter to Putin"]),
         ("When did Russia lift the ban on tourist flights?", []),
+        ("How many people died in the airport attack versus in the Donbass conflict?",
+         ["How many people died in the airport attack", "How many people died in the Donbass conflict"]),
+        ("Compare what Putin said about coups with what the Kremlin said about Donbass.",
+         ["what Putin said about coups", "what the Kremlin said about Donbass (Putin)"]),
     ],
 )
 def test_compound_questions_are_split_into_parts(question: str, parts: list[str]) -> None:
