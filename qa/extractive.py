@@ -130,6 +130,7 @@ _BETWEEN = re.compile(r"\bbetween\s+(?P<a>.+?)\s+and\s+(?P<b>.+)$", re.I)
 _BEFORE_AFTER = re.compile(r"^(?:did|was|were|is|does)\s+(?P<a>.+?)\s+(?:come\s+|happen\s+|take place\s+)?"
                            r"(?:before or after|after or before)\s+(?P<b>.+)$", re.I)
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_PRONOUN = re.compile(r"\b(he|she|it|they|him|her|them|his|its|their)\b", re.I)
 _COMPARE = re.compile(r"^compare\s+(?P<a>.+?)\s+(?:with|to|and)\s+(?P<b>(?:what|how|when|which|where|who|why)\b.+)$",
                       re.I)
 _PREPOSITION = re.compile(r"^(in|about|on|for|during|at|with|from|to|of)\s", re.I)
@@ -160,12 +161,12 @@ def parts_of(question: str) -> list[str]:
 def _completed(first: str, piece: str, names: str) -> str:
     """A later part as a question: a bare phrase takes the first part's head ("How many people died in the
     airport attack versus in the Donbass conflict" -> "How many people died in the Donbass conflict");
-    a question of its own carries the first part's names, for its pronouns ("what did he say (Putin)")."""
+    a question with a pronoun carries the first part's names ("what did he say (Putin)")."""
     lead = _PREPOSITION.match(piece)
     cut = first.lower().rfind(f" {lead[1].lower()} ") if lead else -1
     if cut > 0:
         return f"{first[:cut]} {piece}"
-    return f"{piece} ({names})" if names else piece
+    return f"{piece} ({names})" if names and _PRONOUN.search(piece) else piece
 
 
 def _year_parts(q: str) -> list[str]:
