@@ -41,12 +41,25 @@ PHOTO = re.compile(r"\b(photo\w*|picture\w*|pictured|caption\w*|image\w*)\b", re
 # meaning: paraphrased questions have low word overlap, off-topic ones have both low.
 ABSTAIN_RULES = ((0.10, 0.55), (0.40, 0.40))  # (coverage below, cosine below) pairs
 _DATE_PATTERNS = (FULL_DATE, MONTH_DAY, MONTH_YEAR, WEEKDAY)
+# "Which office released the statement?" asks for a body by its name: capitalised words ending in one
+# of these ("Presidential Communications Directorate", "Foreign Ministry", "Anadolu Agency").
+BODY_HEADS = ("Directorate|Ministry|Office|Agency|Council|Committee|Commission|Presidency|Department|Service|"
+              "Bureau|Administration|Organi[sz]ation|Parliament|Assembly|Institute|Party|Court|Bank")
+BODY = re.compile(rf"\b(?:[A-Z][\w'’-]+\s+)+(?:{BODY_HEADS})\b")
+BODY_QUESTION = re.compile(r"\b(?:which|what)\s+(?:[\w'’-]+\s+)?(?:office|organi[sz]ation|agency|ministry|body|"
+                           r"institution|department|authority|directorate)\b", re.I)
 KEEP_RATIO = 0.85  # a further sentence must score at least this share of the best one,
 GAIN_RATIO, MIN_GAIN = 0.60, 0.15  # or this share, when it adds this much of the question's weight
+PART_RATIO = KEEP_RATIO  # a sub-question's runner-up must score this share of its best sentence
 SEVERAL_RATIO = 0.50  # or this share, from another article, when the question asks for several
 SEVERAL = re.compile(r"\b(both|each|reports|articles|accounts|coverage|sources|compared?)\b", re.I)
 RECENT = re.compile(r"\b(last|latest|most recent(ly)?|recently|newest)\b", re.I)
 CONFLICT_DEPTH = 20  # how far down the ranking to look for a source that disagrees
+# "Did he say anything about the Turkish people? (Putin met Erdoğan St Petersburg)": a follow-up carries the
+# previous question's words in a trailing parenthesis (qa.chat); they give the topic, the question's own
+# words what is asked. This share of the word match is of the own words only.
+OWN_SHARE = 0.5
+_CARRIED = re.compile(r"\s*\([^()]*\)\s*$")
 RECENT_BAND = 0.85  # "When did they last speak?": newest article among sentences this close in meaning
 
 
@@ -71,7 +84,8 @@ def answer(question: str, qvec: np.ndarray, sentences: list[Sentence], rarity: R
     kind = question_kind(question)
     years = set(re.findall(r"\b(?:19|20)\d\d\b", question))
     scored = sorted(
-        (_score(s, qvec, wanted, kind, rarity, years, bool(PHOTO.search(question))) for s in sentences
+        (_score(s, qvec, wanted, kind, rarity, years, bool(PHOTO.search(question)), own_terms(question))
+         for s in sentences
          if _answer_like(s)),
         key=lambda x: -x.score,
     )
@@ -81,8 +95,9 @@ def answer(question: str, qvec: np.ndarray, sentences: list[Sentence], rarity: R
         scored = _newest_first(scored)
     photo = bool(PHOTO.search(question))
     chosen = _choose(scored, wanted, rarity, bool(SEVERAL.search(question)) or len(years) > 1, photo)
+    rankings, answers_of_parts = _part_answers(parts, sentences, rarity) if parts else ([], [])
     if parts:
-        chosen = _cover_parts(chosen, parts, sentences, rarity)
+        chosen = _cover_parts(chosen, rankings, answers_of_parts)
     coverage = rarity.coverage(wanted, set().union(*(c.stems for c in chosen)))
     if any(coverage < cov and chosen[0].dense < cos for cov, cos in ABSTAIN_RULES):
         return abstention(question)
@@ -93,6 +108,8 @@ def answer(question: str, qvec: np.ndarray, sentences: list[Sentence], rarity: R
     chosen = chosen if recent else _readable(chosen)  # "last": the latest first
     # Two events' dates ("between A and B", "before or after"): their difference is the answer, not a conflict.
     clash = None if parts and kind == "when" else _conflict(chosen, scored, set(wanted))
+    if clash and parts and not _about_any(clash, answers_of_parts):
+        clash = None  # a compound question: a disagreement counts when it is about a part's answer
     if clash is None:
         return _compose(question, chosen, None, scored)
     mine, ours, other, theirs = clash
@@ -113,6 +130,9 @@ _BETWEEN = re.compile(r"\bbetween\s+(?P<a>.+?)\s+and\s+(?P<b>.+)$", re.I)
 _BEFORE_AFTER = re.compile(r"^(?:did|was|were|is|does)\s+(?P<a>.+?)\s+(?:come\s+|happen\s+|take place\s+)?"
                            r"(?:before or after|after or before)\s+(?P<b>.+)$", re.I)
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_PRONOUN = re.compile(r"\b(he|she|it|they|him|her|them|his|its|their)\b", re.I)
+_COMPARE = re.compile(r"^compare\s+(?P<a>.+?)\s+(?:with|to|and)\s+(?P<b>(?:what|how|when|which|where|who|why)\b.+)$",
+                      re.I)
 _PREPOSITION = re.compile(r"^(in|about|on|for|during|at|with|from|to|of)\s", re.I)
 
 
@@ -130,11 +150,23 @@ def parts_of(question: str) -> list[str]:
         pair = _BETWEEN.search(q) or _BEFORE_AFTER.search(q)
         if pair and min(len(pair["a"].split()), len(pair["b"].split())) >= 2:
             return [f"When {pair['a']}", f"When {pair['b']}"]
-    pieces = [p.strip(" ,?") for p in _SPLIT.split(question) if len(p.split()) >= 3]
+    pair = _COMPARE.search(q.rstrip("."))
+    pieces = [pair["a"], pair["b"]] if pair else [p.strip(" ,?") for p in _SPLIT.split(question) if len(p.split()) >= 3]
     if len(pieces) < 2:
         return _year_parts(q)
     names = " ".join(dict.fromkeys(n for n in re.findall(r"(?<!^)\b[A-Z][\w-]+", pieces[0]) if n.lower() not in MONTHS))
-    return [pieces[0], *(f"{p} ({names})" if names else p for p in pieces[1:])]
+    return [pieces[0], *(_completed(pieces[0], p, names) for p in pieces[1:])]
+
+
+def _completed(first: str, piece: str, names: str) -> str:
+    """A later part as a question: a bare phrase takes the first part's head ("How many people died in the
+    airport attack versus in the Donbass conflict" -> "How many people died in the Donbass conflict");
+    a question with a pronoun carries the first part's names ("what did he say (Putin)")."""
+    lead = _PREPOSITION.match(piece)
+    cut = first.lower().rfind(f" {lead[1].lower()} ") if lead else -1
+    if cut > 0:
+        return f"{first[:cut]} {piece}"
+    return f"{piece} ({names})" if names and _PRONOUN.search(piece) else piece
 
 
 def _year_parts(q: str) -> list[str]:
@@ -159,19 +191,41 @@ def _year_parts(q: str) -> list[str]:
     return []
 
 
-def _cover_parts(chosen: list[Scored], parts: list[tuple[str, np.ndarray]], sentences: list[Sentence],
-                 rarity: Rarity) -> list[Scored]:
-    """The chosen sentences, with the best sentence of each sub-question put in first."""
-    best = []
-    for text, vec in parts:
-        wanted, kind, years = terms(text), question_kind(text), set(_YEAR.findall(text))
-        top = max((_score(s, vec, wanted, kind, rarity, years, bool(PHOTO.search(text))) for s in sentences
-                   if _answer_like(s)),
-                  key=lambda x: x.score, default=None)
-        if top is not None and all(top.sentence.text != b.sentence.text for b in best):
-            best.append(top)
-    rest = [c for c in chosen if all(c.sentence.text != b.sentence.text for b in best)]
-    return (best + rest)[:MAX_SENTENCES]
+def _part_answers(parts: list[tuple[str, np.ndarray]], sentences: list[Sentence], rarity: Rarity
+                  ) -> tuple[list[list[Scored]], list[Scored]]:
+    """Each sub-question's ranking of the sentences, and its best sentence (each sentence once)."""
+    rankings = [_part_ranking(text, vec, sentences, rarity) for text, vec in parts]
+    best: list[Scored] = []
+    for ranking in rankings:
+        if ranking and all(ranking[0].sentence.text != b.sentence.text for b in best):
+            best.append(ranking[0])
+    return rankings, best
+
+
+def _cover_parts(chosen: list[Scored], rankings: list[list[Scored]], best: list[Scored]) -> list[Scored]:
+    """The best sentence of each sub-question first; free places go to the closest runners-up,
+    by their share of the top score of their own ranking (the whole question's, or a part's).
+
+    Example: parts "goals ... in 2016" and "goals ... in 2022"; the 2022 part's second sentence
+    (0.342 of its top 0.348) comes before the whole question's next one (0.365 of 0.411).
+    """
+    runners = [(c.score / chosen[0].score, c) for c in chosen]
+    runners += [(x.score / r[0].score, x) for r in rankings for x in r[1:]
+                if x.score >= r[0].score * PART_RATIO and not x.sentence.caption]
+    out = list(best)
+    for _, cand in sorted(runners, key=lambda rc: -rc[0]):
+        if len(out) == MAX_SENTENCES:
+            break
+        if all(not same_passage(cand.sentence.text, c.sentence.text) for c in out):
+            out.append(cand)
+    return out
+
+
+def _part_ranking(text: str, vec: np.ndarray, sentences: list[Sentence], rarity: Rarity) -> list[Scored]:
+    """The sentences scored against one sub-question, best first."""
+    wanted, kind, years = terms(text), question_kind(text), set(_YEAR.findall(text))
+    return sorted((_score(s, vec, wanted, kind, rarity, years, bool(PHOTO.search(text))) for s in sentences
+                   if _answer_like(s)), key=lambda x: -x.score)
 
 
 def abstention(question: str) -> Answer:
@@ -251,6 +305,14 @@ def has_answer_type(kind: str, text: str, question: str) -> bool:
     return True
 
 
+def _has_body(text: str) -> bool:
+    """A body named in full (see BODY); it only ranks a sentence: "Erdogan's office said" answers too.
+
+    Example: "a statement by the Presidential Communications Directorate said" -> True
+    """
+    return bool(BODY.search(text))
+
+
 def _count_near(text: str, question: str) -> bool:
     """A count within four words of something the question asks about: "more than 40 people were killed"."""
     asked = set(terms(" ".join(w for w in question.split() if not w[:1].isupper())))
@@ -261,7 +323,7 @@ def _count_near(text: str, question: str) -> bool:
 
 
 def question_kind(question: str) -> str:
-    """when / number / who / where / other. Example: "How many were killed?" -> "number"."""
+    """when / duration / number / name / body / who / where / other. Example: "How many were killed?" -> "number"."""
     q = question.lower()
     if re.search(r"\b(when|what date|which date|what day|what year|which year|how long ago|before or after)\b"
                  r"|\bhow many (days|weeks|months|years)\b.*\b(between|passed|elapsed|separated|after|before)\b", q):
@@ -272,6 +334,8 @@ def question_kind(question: str) -> str:
         return "number"
     if re.search(r"\b(what|which) (was|is) the name\b|\bname of\b|\bwho (was|is) the\b", q):
         return "name"
+    if BODY_QUESTION.search(question):
+        return "body"
     if re.search(r"\bwho\b|\bwhose\b", q):
         return "who"
     if re.search(r"\bwhere\b|\bwhich (city|country|place)\b", q):
@@ -279,11 +343,22 @@ def question_kind(question: str) -> str:
     return "other"
 
 
+def own_terms(question: str) -> list[str] | None:
+    """The question's own words when it carries others in a trailing parenthesis, else None.
+
+    Example: "Did he say anything about the Turkish people? (Putin met Erdoğan)" -> ["anyth", "turkish", "peopl"]
+    """
+    return terms(_CARRIED.sub("", question)) if _CARRIED.search(question) else None
+
+
 def _score(s: Sentence, qvec: np.ndarray, wanted: list[str], kind: str, rarity: Rarity, years: set[str],
-           photo: bool = False) -> Scored:
+           photo: bool = False, own: list[str] | None = None) -> Scored:
     stems = set(terms(s.text)) | set(terms(s.meta.get("title", "")))
     dense = float(np.dot(qvec, s.vector))
     lexical = rarity.coverage(wanted, set(terms(s.text)))
+    if own:  # a follow-up: its own words weigh apart from the carried ones
+        known = [t for t in own if rarity.known(t)]  # "anything" is in no article: it weighs nothing here
+        lexical = (1 - OWN_SHARE) * lexical + OWN_SHARE * rarity.coverage(known, set(terms(s.text)))
     fits = _fits_near(kind, s.text, wanted) if kind == "when" else (1.0 if _fits(kind, s.text) else 0.0)
     score = W_DENSE * dense + W_LEXICAL * lexical + W_TYPE * fits + W_RANK / (1 + s.chunk_rank)
     if years and s.meta.get("date", "")[:4] in years:
@@ -313,6 +388,8 @@ def _fits(kind: str, text: str) -> bool:
         return any(p.search(text) for p in _DATE_PATTERNS) or bool(re.search(r"\b(19|20)\d\d\b", text))
     if kind == "number":
         return bool(re.search(r"\d|\b(dozens?|hundreds?|thousands?|millions?)\b", text))
+    if kind == "body":
+        return _has_body(text)
     if kind in ("who", "where", "name"):
         return bool(re.search(r"\b[A-Z][a-z]+", text[1:]))
     return False
@@ -363,6 +440,11 @@ def _choose(scored: list[Scored], wanted: list[str], rarity: Rarity, several: bo
             chosen.append(cand)
             covered |= cand.stems & set(wanted)
     return chosen
+
+
+def _about_any(clash: tuple[Scored, Claim, Scored, Claim], answers: list[Scored]) -> bool:
+    """Is one of the two disagreeing sentences among `answers`?"""
+    return any(x.sentence.text in (clash[0].sentence.text, clash[2].sentence.text) for x in answers)
 
 
 def _conflict(chosen: list[Scored], scored: list[Scored], about: set[str]

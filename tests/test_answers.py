@@ -188,6 +188,14 @@ def test_questions_asking_for_a_thing_no_article_mentions_abstain(engine, questi
         ("Was the coup attempt before or after Erdogan's letter to Putin?",
          ["When the coup attempt", "When Erdogan's letter to Putin"]),
         ("When did Russia lift the ban on tourist flights?", []),
+        ("How many people died in the airport attack versus in the Donbass conflict?",
+         ["How many people died in the airport attack", "How many people died in the Donbass conflict"]),
+        ("Compare what Putin said about coups with what the Kremlin said about Donbass.",
+         ["what Putin said about coups", "what the Kremlin said about Donbass"]),
+        ("Who offered Moscow and Kyiv mediation, and how did Ukraine react?",
+         ["Who offered Moscow and Kyiv mediation", "how did Ukraine react"]),
+        ("What did Putin condemn in 2016, and what did he criticise in 2021?",
+         ["What did Putin condemn in 2016", "what did he criticise in 2021 (Putin)"]),
     ],
 )
 def test_compound_questions_are_split_into_parts(question: str, parts: list[str]) -> None:
@@ -222,3 +230,77 @@ def test_photo_captions_are_found_and_answer_only_questions_about_the_photo() ->
 
     assert quoted("When did Putin and Erdogan meet in Moscow?") == [prose.text]
     assert caption.text in quoted("When was the photo of Putin and Erdogan in Moscow taken?")
+
+
+def _sentence(text: str, vector: list[float], position: int = 0):  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from qa.retrieve import Sentence
+
+    vec = np.array(vector, dtype=np.float32)
+    return Sentence("a.txt", text, position * 100, position * 100 + len(text), vec / np.linalg.norm(vec), {}, 0,
+                    position)
+
+
+def test_a_free_place_goes_to_the_runner_up_of_a_part_before_a_weaker_sentence() -> None:
+    import numpy as np
+
+    from qa import extractive
+    from qa.terms import Rarity
+
+    ankara = _sentence("Ankara said the talks went well.", [1, 0, 0], 0)
+    moscow = _sentence("Moscow said the talks went well.", [0, 1, 0], 1)
+    moscow_too = _sentence("Moscow said it hoped for more talks.", [0.2, 1, 0], 2)
+    weather = _sentence("The weather in the capital was fine that day.", [0, 0, 1], 3)
+    sentences = [ankara, moscow, moscow_too, weather]
+    rarity = Rarity([s.text for s in sentences])
+    parts = [("What did Ankara say", np.array([1, 0, 0], dtype=np.float32)),
+             ("What did Moscow say", np.array([0, 1, 0], dtype=np.float32))]
+    chosen = [extractive.Scored(ankara, 1.0, 1.0, 1.0, set()), extractive.Scored(weather, 0.7, 0.7, 0.0, set())]
+    rankings, best = extractive._part_answers(parts, sentences, rarity)
+    picked = extractive._cover_parts(chosen, rankings, best)
+    assert [x.sentence.text for x in picked] == [ankara.text, moscow.text, moscow_too.text]
+
+
+def test_a_part_of_a_compound_question_finds_its_sentence_in_a_chunk_about_something_else(engine) -> None:  # type: ignore[no-untyped-def]
+    # The Kremlin's account of the 2016 letter is one sentence of a chunk about the coup attempt.
+    a = engine.ask("What Kremlin statements are quoted about Erdogan's 2016 letter and about the 2022 call?")
+    assert "pilot" in a.text and "New Year" in a.text, a.text
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Which Turkish office released the statement?", "body"),
+        ("What agency reported the call?", "body"),
+        ("Which city hosted the meeting?", "where"),
+        ("What did Erdogan's office say?", "other"),
+    ],
+)
+def test_questions_asking_for_a_named_body(question: str, kind: str) -> None:
+    from qa.extractive import question_kind
+
+    assert question_kind(question) == kind
+
+
+def test_a_question_asking_which_office_prefers_the_sentence_naming_one(engine) -> None:  # type: ignore[no-untyped-def]
+    a = engine.ask("Which Turkish office released the statement on Erdoğan's New Year's call with Putin?")
+    assert "Presidential Communications Directorate" in a.text, a.text
+
+
+def test_a_follow_up_is_answered_by_its_own_words_more_than_the_carried_ones(engine) -> None:  # type: ignore[no-untyped-def]
+    from qa.extractive import own_terms
+
+    assert own_terms("Did he say anything about the Turkish people? (Putin met Erdoğan)") == ["anyth", "turkish",
+                                                                                               "peopl"]
+    assert own_terms("What did he say about the Turkish people?") is None
+    chat = engine.chat()
+    chat.ask("Putin met Erdoğan in St Petersburg after the coup attempt - what did he say?")
+    a = chat.ask("Did he say anything about the Turkish people?")
+    assert "Turkish people will overcome" in a.text, a.text
+
+
+def test_a_compound_question_keeps_its_parts_answers_over_a_disagreement_about_neither(engine) -> None:  # type: ignore[no-untyped-def]
+    # The articles disagree on the coup's date (July 15, June 18); neither part asks for it.
+    a = engine.ask("What did Erdogan say about the St Petersburg visit, and what did Putin say about coup attempts?")
+    assert "new beginning" in a.text and "all kinds" in a.text and not a.conflicts, a.text
