@@ -26,9 +26,6 @@ if TYPE_CHECKING:
     from qa.llm import LLM
 
 MAX_QUESTION_CHARS = 2000
-# A sub-question of a compound question also brings the chunks of its closest sentences this many
-# (tuned on eval/dev.jsonl): its answer is often one sentence of a chunk about something else.
-PART_SENTENCES = 1
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _LABEL = re.compile(r"^\s*(standalone )?question:\s*", re.I)  # "Standalone question: ..." -> "..."
 
@@ -146,8 +143,7 @@ class Engine:
             hits = self.retriever.search(search_for, qvec)
             parts = [(p, self.retriever.embed(p)) for p in extractive.parts_of(search_for)]
             for p, vec in parts:  # a compound question: each part retrieves its own passages too
-                found = self.retriever.search(p, vec) + self.retriever.near_sentences(vec, PART_SENTENCES)
-                hits += [h for h in found if all(h.id != k.id for top in hits for k in [top, *top.also])]
+                hits += [h for h in self.retriever.search(p, vec) if all(h.id != k.id for k in hits)]
             sentences = self.retriever.sentences_of(hits)
             offline = extractive.answer(search_for, qvec, sentences, self.rarity, parts)
         offline.question = question

@@ -94,20 +94,6 @@ class Retriever:
         lexical = [self.corpus.ids[row] for row, _ in self.corpus.lexical.search(question, self.top_k)]
         return fuse([dense, lexical], self.top_k)
 
-    def near_sentences(self, vector: np.ndarray, n: int) -> list[Hit]:
-        """The chunks of the `n` sentences closest in meaning to `vector`, closest first: a sub-question's
-        answer can be one sentence of a chunk about something else, which chunk-level search misses.
-
-        Example: "What Kremlin statements are quoted about Erdogan's 2016 letter" -> the chunk of
-        "On June 27, Erdogan then sent a letter to Putin, ..., the Kremlin said."
-        """
-        if n < 1 or not self.corpus.ids:
-            return []
-        got = self.sentences.query(query_embeddings=[[float(x) for x in vector]], n_results=n, include=[])
-        ids = list(dict.fromkeys(sid.rpartition(":")[0] for sid in got["ids"][0]))
-        rows = self._rows(ids)
-        return [Hit(cid, *rows[cid], 0.0) for cid in ids if cid in rows]
-
     def _rows(self, ids: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
         """(text, metadata) of each chunk ID."""
         got = self.collection.get(ids=ids, include=["documents", "metadatas"]) if ids else {"ids": []}

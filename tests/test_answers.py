@@ -262,12 +262,6 @@ def test_a_free_place_goes_to_the_runner_up_of_a_part_before_a_weaker_sentence()
     assert [x.sentence.text for x in picked] == [ankara.text, moscow.text, moscow_too.text]
 
 
-def test_a_part_of_a_compound_question_finds_its_sentence_in_a_chunk_about_something_else(engine) -> None:  # type: ignore[no-untyped-def]
-    # The Kremlin's account of the 2016 letter is one sentence of a chunk about the coup attempt.
-    a = engine.ask("What Kremlin statements are quoted about Erdogan's 2016 letter and about the 2022 call?")
-    assert "pilot" in a.text and "New Year" in a.text, a.text
-
-
 @pytest.mark.parametrize(
     ("question", "kind"),
     [
