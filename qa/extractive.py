@@ -27,7 +27,7 @@ from index.dates import (
 from qa.conflicts import Claim, claims, disagree
 from qa.retrieve import Sentence, same_passage
 from qa.schema import Answer, Citation, Passage
-from qa.terms import Rarity, terms
+from qa.terms import STOP, Rarity, _fold, terms
 
 MAX_SENTENCES = 3
 ABSTAIN_TEXT = "The articles don't say. None of the indexed articles answers this question."
@@ -61,6 +61,10 @@ CONFLICT_DEPTH = 20  # how far down the ranking to look for a source that disagr
 OWN_SHARE = 0.5
 _CARRIED = re.compile(r"\s*\([^()]*\)\s*$")
 RECENT_BAND = 0.85  # "When did they last speak?": newest article among sentences this close in meaning
+# Abstain when the sentences holding the answer's kind lack a rare name of the question ("meet in Hangzhou"):
+RARE_NAME_DF = 1  # a name in at most this many passages is specific to one event,
+NAME_PREFIX = 4  # and matches a word with the same first letters ("Turkish" ~ "Turkey", "Russian" ~ "Russia").
+ROLE_WINDOW = 4  # "Which minister met?": a name must stand this close to "minister" in a sentence that has it
 
 
 @dataclass
@@ -105,6 +109,12 @@ def answer(question: str, qvec: np.ndarray, sentences: list[Sentence], rarity: R
         return abstention(question)  # asks about someone or something no article names
     if not any(has_answer_type(kind, c.sentence.text, question) for c in chosen):
         return abstention(question)  # on topic, but nothing of the kind asked for (a count, a name)
+    typed = [c.sentence.text for c in chosen if holds_kind(kind, c.sentence.text, question)]
+    if not parts and absent_names(question, typed, rarity):  # a compound question's names are in its parts
+        return abstention(question)  # "When did they meet in Hangzhou?": the dated sentences are of other meetings
+    role = asked_role(question)
+    if role and not role_named(role, [c.sentence.text for c in chosen], question):
+        return abstention(question)  # speaks of the minister asked about, but names none
     chosen = chosen if recent else _readable(chosen)  # "last": the latest first
     # Two events' dates ("between A and B", "before or after"): their difference is the answer, not a conflict.
     clash = None if parts and kind == "when" else _conflict(chosen, scored, set(wanted))
@@ -244,6 +254,10 @@ _COUNT = re.compile(r"[\d,.]*\d[\d,.]*|\b(?:dozens?|hundreds?|thousands?|million
                     r"four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|several|half)\b", re.I)
 _DURATION = re.compile(r"\b(\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|several|few|many)"
                        r"[ -](minute|hour|day|week|month|year)s?\b", re.I)
+# "At what time of day did they speak?" asks for an hour or a part of the day, not a date.
+CLOCK_QUESTION = re.compile(r"\b(?:what|which) time\b|\bwhat hour\b|\btime of (?:the )?day\b", re.I)
+CLOCK = re.compile(r"\b\d{1,2}(?:[:.]\d\d)?\s*(?:a\.?m\b|p\.?m\b|GMT\b|local time\b|o'clock\b)|"
+                   r"\b(?:morning|afternoon|evening|night|midnight|noon|midday|dawn|dusk)\b", re.I)
 _NAME = re.compile(r"\b[A-Z][a-zğüşöçı]+(?:\s+[A-Z][a-zğüşöçı]+)+\b")
 
 
@@ -265,18 +279,44 @@ def unknown_names(question: str, rarity: Rarity) -> list[str]:
     return out
 
 
+def absent_names(question: str, texts: list[str], rarity: Rarity) -> list[str]:
+    """Rare names of the question (see RARE_NAME_DF) that none of `texts` contains, by a word or initials.
+
+    Example: ("On what date did they meet in Hangzhou?", ["... met in Sochi, Sept. 29, 2021."]) -> ["Hangzhou"];
+    "Anadolu Agency" is found as "(AA)".
+    """
+    words = {_fold(w) for t in texts for w in re.findall(r"[\w'’-]+", t)}
+    prefixes = {w[:NAME_PREFIX] for w in words if len(w) > NAME_PREFIX}
+    out = []
+    for name in re.findall(r"(?<=\s)[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*", question):
+        parts = [_fold(w) for w in name.split() if w.lower() not in {*MONTHS, *WEEKDAYS, *STOP}]
+        rare = any(0 < rarity.df.get(t, 0) <= RARE_NAME_DF for p in parts for t in terms(p))
+        seen = any(p in words or (len(p) > NAME_PREFIX and p[:NAME_PREFIX] in prefixes) for p in parts)
+        if parts and rare and not seen and "".join(p[0] for p in parts) not in words:
+            out.append(name)
+    return out
+
+
 _FOCUS = re.compile(r"^(?:what|which)\s+(?:kinds?\s+of\s+|types?\s+of\s+|sorts?\s+of\s+)?(?P<what>[\w'’-]+)"
                     r"\s+(?:did|does|do|was|were|is|are|has|have|had|will|would|could|can)\b"
                     r"|^who\s+(?:was|is|were|are)\s+(?:the\s+)?(?:[\w'’-]+['’]s\s+)?(?:[\w-]+\s+)??(?P<who>[\w-]+)"
                     r"(?=\s+(?:of|to|in|at|for|during|on|who|that)\b|\s*\?|$)", re.I)
 
 
+# "Which group claimed responsibility?": the word after "which" is the thing asked for, unless it is a verb
+# ("Which came first?", "Which happened earlier?").
+_WHICH_FOCUS = re.compile(r"^(?i:which)\s+(?P<which>[a-z][\w'’-]*)\b(?!\s+of\b)")
+WHICH_VERBS = set("""came comes happened happens occurred occurs took followed preceded began started ended was
+    is were are did does do has have had will would could can""".split())
+
+
 def unknown_focus(question: str, rarity: Rarity) -> str | None:
     """The thing asked for, when no article has the word: "What gift did Erdogan bring?" -> "gift";
-    "Who was Russia's ambassador to Turkey?" -> "ambassador". None when known or not found."""
-    m = _FOCUS.search(question.strip())
-    word = m and (m["what"] or m["who"])
-    if not word or word.lower() in STOP_FOCUS:
+    "Who was Russia's ambassador to Turkey?" -> "ambassador"; "Which group claimed the attack?" -> "group".
+    None when known or not found."""
+    m, which = _FOCUS.search(question.strip()), _WHICH_FOCUS.search(question.strip())
+    word = (m["what"] or m["who"]) if m else which and which["which"]
+    if not word or word.lower() in STOP_FOCUS | WHICH_VERBS:
         return None
     stems = terms(word)
     return word if stems and not any(rarity.known_like(t) for t in stems) else None
@@ -290,6 +330,41 @@ STOP_FOCUS = set("""else exactly other one ones way ways thing things kind type 
     message messages step steps measure measures detail details fact facts sign signs change changes""".split())
 
 
+# "Which Russian minister met his counterpart?", "the name of the pilot": a person or group asked for by role.
+# A sentence that speaks of the role answers only with a name within ROLE_WINDOW words of it.
+ROLES = ("pilot|minister|spokes(?:person|man|woman)|official|ambassador|envoy|diplomat|cleric|leader|president|"
+         "premier|reporter|journalist|correspondent|photographer|author|commander|general|chief|head|governor|mayor|"
+         "negotiator|mediator|group|militant|suspect|attacker|bomber|gunman|victim|organi[sz]er")
+_ROLE = re.compile(rf"\b(?:which|name of(?: the| an?)?|who (?:was|is|were|are)(?: the| an?)?)\s+"
+                   rf"(?:[\w'’-]+\s+){{0,2}}?(?P<role>(?:{ROLES})s?)\b", re.I)
+_CAPITAL = re.compile(r"[A-Z][\w'’-]*")
+
+
+def asked_role(question: str) -> str | None:
+    """The role whose holder a question asks for. Example: "Which Russian minister met ...?" -> "minister"."""
+    m = _ROLE.search(lead_clause(question))
+    return m and m["role"].lower()
+
+
+def role_named(role: str, texts: list[str], question: str) -> bool:
+    """Does a sentence name someone within ROLE_WINDOW words of the role? True when no sentence has the role.
+
+    Example: ("spokesperson", ["spokesperson Ibrahim Kalin said"], "Who was the spokesperson?") -> True;
+    ("minister", ["Turkish and Russian ministers met in Sochi"], "Which Russian minister met in Sochi?") -> False
+    """
+    asked = {w.lower() for w in re.findall(r"[\w'’-]+", question)}
+    stem, found = set(terms(role)), False
+    for text in texts:
+        words = re.findall(r"[\w'’-]+", text)
+        at = [i for i, w in enumerate(words) if set(terms(w)) & stem]
+        found = found or bool(at)
+        named = [i for i, w in enumerate(words) if i and _CAPITAL.fullmatch(w) and w.lower() not in asked
+                 and w.lower() not in MONTHS and w.lower() not in WEEKDAYS and w.lower() not in STOP]
+        if any(abs(i - j) <= ROLE_WINDOW for i in at for j in named):
+            return True
+    return not found
+
+
 def has_answer_type(kind: str, text: str, question: str) -> bool:
     """Does the sentence hold the kind of thing asked for, beyond what the question already says?
 
@@ -299,10 +374,20 @@ def has_answer_type(kind: str, text: str, question: str) -> bool:
         return _count_near(_CODES_AND_DATES.sub(" ", text), question)
     if kind == "duration":
         return bool(_DURATION.search(text))
+    if kind == "clock":
+        return bool(CLOCK.search(text))
     if kind == "name":
         asked = set(re.findall(r"\w+", question.lower()))
         return any(not set(n.lower().split()) <= asked for n in _NAME.findall(text))
     return True
+
+
+def holds_kind(kind: str, text: str, question: str) -> bool:
+    """Does the sentence hold the kind of thing asked for, a date for a "when" question included?
+
+    Example: ("when", "They will also meet during the summit in Hangzhou.", "When did they meet?") -> False
+    """
+    return _fits(kind, text) if kind == "when" else has_answer_type(kind, text, question)
 
 
 def _has_body(text: str) -> bool:
@@ -322,9 +407,28 @@ def _count_near(text: str, question: str) -> bool:
     return any(abs(i - j) <= 4 for i in counts for j in near)
 
 
+# "What was the name of the pilot killed when Turkey downed the jet?": a "when" after another question word joins
+# a clause; it does not ask for a date. "Was the ban still in force when the coup took place?" asks for one.
+_LATER_WHEN = re.compile(r"\b(?:what|which|who|whom|whose|where|why|how)\b.*?\s(?P<when>when)\b", re.I)
+
+
+def lead_clause(question: str) -> str:
+    """The question up to a "when" that joins a clause (see _LATER_WHEN).
+
+    Example: "where was erdogan when the coup began?" -> "where was erdogan "
+    """
+    m = _LATER_WHEN.search(question)
+    return question[: m.start("when")] if m else question
+
+
 def question_kind(question: str) -> str:
-    """when / duration / number / name / body / who / where / other. Example: "How many were killed?" -> "number"."""
-    q = question.lower()
+    """clock / when / duration / number / name / body / who / where / other.
+
+    Example: "How many were killed?" -> "number"; "How many died when the jet was downed?" -> "number"
+    """
+    q = lead_clause(question.lower())
+    if CLOCK_QUESTION.search(q):
+        return "clock"
     if re.search(r"\b(when|what date|which date|what day|what year|which year|how long ago|before or after)\b"
                  r"|\bhow many (days|weeks|months|years)\b.*\b(between|passed|elapsed|separated|after|before)\b", q):
         return "when"
@@ -390,6 +494,8 @@ def _fits(kind: str, text: str) -> bool:
         return bool(re.search(r"\d|\b(dozens?|hundreds?|thousands?|millions?)\b", text))
     if kind == "body":
         return _has_body(text)
+    if kind == "clock":
+        return bool(CLOCK.search(text))
     if kind in ("who", "where", "name"):
         return bool(re.search(r"\b[A-Z][a-z]+", text[1:]))
     return False

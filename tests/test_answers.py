@@ -298,3 +298,111 @@ def test_a_compound_question_keeps_its_parts_answers_over_a_disagreement_about_n
     # The articles disagree on the coup's date (July 15, June 18); neither part asks for it.
     a = engine.ask("What did Erdogan say about the St Petersburg visit, and what did Putin say about coup attempts?")
     assert "new beginning" in a.text and "all kinds" in a.text and not a.conflicts, a.text
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("What was the name of the Russian pilot killed when Turkey downed the Su-24?", "name"),
+        ("How many Turkish soldiers died when Russia shot down a Turkish jet in 2015?", "number"),
+        ("Where was Erdogan when the coup attempt began?", "where"),
+        ("Was the ban still in force when the coup attempt took place?", "when"),  # no question word before it
+        ("When did Russia lift the ban?", "when"),
+    ],
+)
+def test_a_when_joining_a_clause_does_not_ask_for_a_date(question: str, kind: str) -> None:
+    from qa.extractive import question_kind
+
+    assert question_kind(question) == kind
+
+
+def test_a_count_question_about_an_event_dated_by_a_when_clause_abstains(engine) -> None:  # type: ignore[no-untyped-def]
+    # Read as a "when" question, the dated sentences about the downed Su-24 answered it.
+    assert engine.ask("How many Turkish soldiers died when Russia shot down a Turkish jet in 2015?").abstained
+
+
+@pytest.mark.parametrize(
+    ("question", "role"),
+    [
+        ("Which Russian minister met his Turkish counterpart in Sochi on July 1?", "minister"),
+        ("What was the name of the Russian pilot killed when Turkey downed the Su-24?", "pilot"),
+        ("Who was the Turkish presidential spokesperson quoted on the new page?", "spokesperson"),
+        ("Who wrote the Anadolu Agency article?", None),
+        ("Which sectors did the sanctions target?", None),
+    ],
+)
+def test_the_role_a_question_asks_a_name_for(question: str, role: str | None) -> None:
+    from qa.extractive import asked_role
+
+    assert asked_role(question) == role
+
+
+@pytest.mark.parametrize(
+    ("question", "abstains"),
+    [
+        ("Which Russian minister met his Turkish counterpart in Sochi on July 1?", True),  # "ministers met"
+        ("What was the name of the Russian pilot killed when Turkey downed the Su-24?", True),  # "the pilot who"
+        ("Which cleric has Washington been reluctant to hand over to Turkey?", False),  # "cleric Fethullah Gulen"
+        ("Who was the Turkish presidential spokesperson who said an important step had been taken?", False),
+    ],
+)
+def test_a_question_asking_who_held_a_role_needs_a_name_beside_it(engine, question: str, abstains: bool) -> None:  # type: ignore[no-untyped-def]
+    assert engine.ask(question).abstained is abstains
+
+
+def test_role_named_looks_beside_the_role() -> None:
+    from qa.extractive import role_named
+
+    question = "Who was the spokesperson?"
+    assert role_named("spokesperson", ["Turkish Presidential spokesperson Ibrahim Kalin said"], question)
+    assert not role_named("minister", ["Turkish and Russian foreign ministers later met in the Russian city of Sochi"],
+                          "Which Russian minister met in Sochi?")
+    assert role_named("pilot", ["Relations soured after the downing."], "Who was the pilot?")  # no pilot: no say
+
+
+def test_a_rare_name_must_be_in_the_sentences_holding_the_answer(engine) -> None:  # type: ignore[no-untyped-def]
+    from qa.extractive import absent_names
+
+    rarity = engine.rarity
+    dated = ["President Recep Tayyip Erdoğan attends a meeting with Vladimir Putin in Sochi, Russia, Sept. 29, 2021."]
+    assert absent_names("On what date did Erdogan and Putin meet in Hangzhou?", dated, rarity) == ["Hangzhou"]
+    assert absent_names("Who wrote the Anadolu Agency article?", ["Diyar Güldoğan - ANKARA (AA) - Putin said"],
+                        rarity) == []  # known by its initials
+    assert absent_names("What did Putin say?", ["Erdogan said"], rarity) == []  # common names are left to the score
+    assert engine.ask("On what date did Erdogan and Putin meet in Hangzhou?").abstained
+
+
+@pytest.mark.parametrize(
+    ("question", "focus"),
+    [
+        ("Which group claimed responsibility for the Ataturk Airport attack?", "group"),
+        ("Which came later: the annexation of Crimea or the S-400 purchase?", None),  # a verb
+        ("Which cleric has Washington been reluctant to hand over?", None),  # known
+    ],
+)
+def test_which_names_the_thing_asked_for(engine, question: str, focus: str | None) -> None:  # type: ignore[no-untyped-def]
+    from qa.extractive import unknown_focus
+
+    assert unknown_focus(question, engine.rarity) == focus
+    if focus:
+        assert engine.ask(question).abstained
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("the leaders held a phone call Wednesday", False),
+        ("the leaders spoke on Sunday evening", True),
+        ("the call began at 10:30 a.m. local time", True),
+    ],
+)
+def test_a_time_of_day_question_needs_an_hour_or_part_of_the_day(text: str, expected: bool) -> None:
+    from qa.extractive import has_answer_type, question_kind
+
+    question = "At what time of day did the leaders hold their New Year's phone call?"
+    assert question_kind(question) == "clock"
+    assert has_answer_type("clock", text, question) is expected
+
+
+def test_a_time_of_day_question_the_articles_cannot_answer_abstains(engine) -> None:  # type: ignore[no-untyped-def]
+    assert engine.ask("At what time of day did the leaders hold their New Year's phone call?").abstained
