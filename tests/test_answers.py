@@ -50,8 +50,8 @@ def test_answerable_questions_get_their_facts(answers) -> None:  # type: ignore[
 def test_unanswerable_questions_abstain(answers) -> None:  # type: ignore[no-untyped-def]
     unanswerable = [q for q in SINGLE_TURN if not q["answerable"]]
     abstained = [q["id"] for q in unanswerable if answers[q["id"]].abstained]
-    # Regression floor below the measured level (0.76); issue 3's target is 0.90 and still open.
-    assert len(abstained) / len(unanswerable) >= 0.70, sorted({q["id"] for q in unanswerable} - set(abstained))
+    # Regression floor below the measured level (0.86); issue 3's target is 0.90 and still open.
+    assert len(abstained) / len(unanswerable) >= 0.80, sorted({q["id"] for q in unanswerable} - set(abstained))
 
 
 def test_the_issue_examples(engine) -> None:  # type: ignore[no-untyped-def]
