@@ -27,7 +27,7 @@ from index.dates import (
 from qa.conflicts import Claim, claims, disagree
 from qa.retrieve import Sentence, same_passage
 from qa.schema import Answer, Citation, Passage
-from qa.terms import STOP, Rarity, _fold, terms
+from qa.terms import STOP, Rarity, fold, terms
 
 MAX_SENTENCES = 3
 ABSTAIN_TEXT = "The articles don't say. None of the indexed articles answers this question."
@@ -285,11 +285,11 @@ def absent_names(question: str, texts: list[str], rarity: Rarity) -> list[str]:
     Example: ("On what date did they meet in Hangzhou?", ["... met in Sochi, Sept. 29, 2021."]) -> ["Hangzhou"];
     "Anadolu Agency" is found as "(AA)".
     """
-    words = {_fold(w) for t in texts for w in re.findall(r"[\w'’-]+", t)}
+    words = {fold(w) for t in texts for w in re.findall(r"[\w'’-]+", t)}
     prefixes = {w[:NAME_PREFIX] for w in words if len(w) > NAME_PREFIX}
     out = []
     for name in re.findall(r"(?<=\s)[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*", question):
-        parts = [_fold(w) for w in name.split() if w.lower() not in {*MONTHS, *WEEKDAYS, *STOP}]
+        parts = [fold(w) for w in name.split() if w.lower() not in {*MONTHS, *WEEKDAYS, *STOP}]
         rare = any(0 < rarity.df.get(t, 0) <= RARE_NAME_DF for p in parts for t in terms(p))
         seen = any(p in words or (len(p) > NAME_PREFIX and p[:NAME_PREFIX] in prefixes) for p in parts)
         if parts and rare and not seen and "".join(p[0] for p in parts) not in words:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from qa.terms import STOP, _fold, terms
+from qa.terms import STOP, fold, terms
 
 # Calibrated in tests/test_support.py on 56 hand-written pairs from the articles (28 paraphrases, 28 near
 # misses): accuracy 0.80 at 0.65 and 0.70 (0.75 at 0.50, 0.73 at 0.20, 0.77 at 0.80); the lower of the two
@@ -60,13 +60,13 @@ def check(sentence: str, quote: str, min_overlap: float = MIN_OVERLAP) -> Suppor
     quote = _acronyms(quote)
     quote_numbers = {_number(n) for n in _NUMBER.findall(quote)}
     quote_numbers |= {NUMBER_WORDS[w.lower()] for w in _WORD.findall(quote) if w.lower() in NUMBER_WORDS}
-    quote_words = {_fold(w) for w in _WORD.findall(quote)}
+    quote_words = {fold(w) for w in _WORD.findall(quote)}
     missing = []
     for a in anchors(sentence):
         if a[0].isdigit():
             if a not in quote_numbers:
                 missing.append(a)
-        elif not _name_in(_fold(a), quote_words):
+        elif not _name_in(fold(a), quote_words):
             missing.append(a)
     wanted = set(terms(sentence)) - _ABOUT_SOURCES
     overlap = len(wanted & set(terms(quote))) / len(wanted) if wanted else 1.0

@@ -37,10 +37,10 @@ def _stemmer() -> Any:
 
 @lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
-    return str(_stemmer().stemWord(_fold(word)))
+    return str(_stemmer().stemWord(fold(word)))
 
 
-def _fold(word: str) -> str:
+def fold(word: str) -> str:
     """Lower-case and strip accents and possessives. Example: "Erdoğan's" -> "erdogan"."""
     import unicodedata
 
