@@ -58,7 +58,8 @@ class NaivePipeline:
         collection = client.get_or_create_collection("naive")
         storage = StorageContext.from_defaults(vector_store=ChromaVectorStore(chroma_collection=collection))
         documents = SimpleDirectoryReader(str(folder), recursive=True).load_data()
-        sizes = {k: v for k, v in (("chunk_size", chunk_size), ("chunk_overlap", chunk_overlap)) if v is not None}
+        sizes: dict[str, Any] = {k: v for k, v in (("chunk_size", chunk_size), ("chunk_overlap", chunk_overlap))
+                                 if v is not None}
         splitter = SentenceSplitter(**sizes)
         self.nodes = splitter.get_nodes_from_documents(documents)
         self.index = VectorStoreIndex(self.nodes, storage_context=storage, embed_model=self.embed_model)

@@ -16,8 +16,8 @@ from typing import Any
 from bench.measure import peak_rss_mb, result_line
 
 
-def index_ours(corpus: str, store: str) -> dict[str, Any]:
-    """`build_index` of `corpus` into `store` (fresh, or incremental when it exists)."""
+def index_ours(corpus: str, store: str, profile: str | None = None) -> dict[str, Any]:
+    """`build_index` of `corpus` into `store` (fresh, or incremental when it exists), in `profile` if given."""
     import chromadb  # noqa: F401 - imported before the clock, as the naive run's are (not LlamaIndex: ours
     import nltk  # noqa: F401      does not use it, and its import would count in our peak RSS)
 
@@ -27,6 +27,7 @@ def index_ours(corpus: str, store: str) -> dict[str, Any]:
     from qa.config import Settings
 
     settings = Settings().with_paths(corpus, store)
+    settings = settings.with_profile(profile) if profile else settings
     start = time.perf_counter()
     report = build_index(settings)
     seconds = time.perf_counter() - start
@@ -37,6 +38,27 @@ def index_ours(corpus: str, store: str) -> dict[str, Any]:
         "changed_files": len(report.added) + len(report.updated) + len(report.removed),
         "sentences": open_sentences(settings).count(), "peak_rss_mb": peak_rss_mb(),
     }
+
+
+def eval_profile(store: str, profile: str) -> dict[str, Any]:
+    """The eval's overall figures (eval/questions.jsonl, five articles) on a fresh index in `profile`."""
+    from eval.questions import load_questions
+    from eval.runner import evaluate, summarise
+    from index import build_index
+    from index.load import load_folder
+    from qa.config import PROJECT_DIR, Settings
+    from qa.engine import Engine
+
+    settings = Settings().with_paths(PROJECT_DIR / "articles", store).with_profile(profile)
+    build_index(settings, rebuild=True)
+    articles = {f.source: f.text for f in load_folder(settings.articles)[0]}
+    run = evaluate(Engine(settings), load_questions(PROJECT_DIR / "eval" / "questions.jsonl"), 3, articles)
+    overall = summarise(run.results)["overall"]
+    return {name: overall[name]["value"] for name in EVAL_FIGURES}
+
+
+EVAL_FIGURES = ("hit_at_k", "recall_at_k", "reciprocal_rank", "fact_recall", "abstention_recall",
+                "false_abstention_rate")
 
 
 def index_naive(corpus: str, store: str, chunk_size: int, chunk_overlap: int, questions: list[str],

@@ -27,6 +27,7 @@ from typing import Any
 
 from bench import serving, stores
 from bench.measure import ROOT, machine, run
+from qa.config import PROFILES
 
 QUESTIONS = ROOT / "eval" / "questions.jsonl"
 COLD_QUESTION = "When was the coup attempt in Turkey?"
@@ -50,12 +51,13 @@ class Plan:
     user_questions: int  # per chat user
     serve_bbc: bool
     build_100k: bool  # build the 100k store when it is not cached (else skip it)
+    profiles_eval: bool = True  # the eval's figures per index profile (five articles, about 30 s)
 
 
 FULL = Plan(quick=False, bbc_articles=None, encoder_articles=50, five_questions=None, bbc_questions=50, repeats=2,
             cold_runs=5, naive_cold_runs=3, user_questions=5, serve_bbc=True, build_100k=True)
 QUICK = Plan(quick=True, bbc_articles=5, encoder_articles=2, five_questions=20, bbc_questions=10, repeats=1,
-             cold_runs=3, naive_cold_runs=1, user_questions=1, serve_bbc=False, build_100k=False)
+             cold_runs=3, naive_cold_runs=1, user_questions=1, serve_bbc=False, build_100k=False, profiles_eval=False)
 TINY = dataclasses.replace(QUICK, bbc_articles=3, encoder_articles=1, five_questions=5, bbc_questions=3, cold_runs=1)
 
 
@@ -135,16 +137,19 @@ def measure(plan: Plan, cache: Path, corpus: Path, log: Any = print) -> dict[str
 def indexing(plan: Plan, work: Path, questions: list[str]) -> dict[str, Any]:
     bbc = str(work / "bbc")
     ours = run("index_ours", corpus=bbc, store=str(work / "store-ours"))
+    fast = run("index_ours", corpus=bbc, store=str(work / "store-fast"), profile="fast")
     naive = run("index_naive", corpus=bbc, store=str(work / "naive-bbc"), chunk_size=CHUNK_TOKENS,
                 chunk_overlap=NAIVE_OVERLAP, questions=questions, k=TOP_K)
     encoders = run("encoders", corpus=bbc, articles=plan.encoder_articles)
-    return {"ours": ours, "naive": naive, "encoders": encoders}
+    quality = {p: run("eval_profile", store=str(work / f"eval-{p}"), profile=p) for p in PROFILES
+               if plan.profiles_eval}
+    return {"ours": ours, "fast": fast, "naive": naive, "encoders": encoders, "quality": quality}
 
 
 def reindexing(work: Path) -> dict[str, Any]:
     """The store of the indexing run, re-indexed as is (a function call, and the `qa index` command), then with
     1% of the files edited."""
-    args = {"corpus": str(work / "bbc"), "store": str(work / "store-ours")}
+    args: dict[str, Any] = {"corpus": str(work / "bbc"), "store": str(work / "store-ours")}
     unchanged = run("index_ours", **args)
     command = serving.wall("-m", "qa.cli", "index", "--articles", args["corpus"], "--store", args["store"])
     edited = edit_files(work / "bbc", share=0.01)

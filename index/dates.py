@@ -61,7 +61,9 @@ def stated_date(text: str) -> tuple[dt.date, str] | None:
     m = _DATELINE.search(text)
     if m and m.group(2).lower() in MONTHS:
         day, month, year = int(m.group(1)), MONTHS[m.group(2).lower()], 2000 + int(m.group(3))
-        return _safe(year, month, day), f"stated in the dateline {m.group(0)!r}"
+        found = _safe(year, month, day)
+        if found:
+            return found, f"stated in the dateline {m.group(0)!r}"
     m = _URL_DATE.search(text)
     if m:
         if m.group(1):

@@ -22,6 +22,7 @@ from index.metadata import authors, outlet, title
 from index.sentences import split_sentences
 from index.store import (
     all_rows,
+    as_built,
     damage_reported,
     in_batches,
     new_generation,
@@ -70,6 +71,7 @@ class IndexReport:
     chunks_repaired: int = 0  # stored chunks whose missing sentence vectors were added again
     chunks_total: int = 0
     moved_aside: Path | None = None  # where --rebuild put a store it could not open
+    profile: str | None = None  # the store's profile (qa.config.PROFILES), when one was chosen
     wrote: bool = False  # anything written: a running UI reloads
 
     @property
@@ -93,6 +95,9 @@ def build_index(settings: Settings, rebuild: bool = False, progress: Progress | 
         with damage_reported(settings, writing=True):
             if rebuild:
                 report.moved_aside = reset(settings)
+            else:
+                settings = as_built(settings)  # a store built with --fast stays fast
+            report.profile = settings.profile
             collection = open_collection(settings, create=True)
             sentences = open_sentences(settings, create=True)
             inputs = manifest.fingerprint(files, settings)
@@ -285,8 +290,8 @@ def _chunk_pass(embedder: Any, ids: list[str], wanted: dict[str, tuple[str, dict
         shift = len(full) - len(wanted[cid][0])  # the title line before the chunk text
         spans.append([(a + shift, b + shift) for a, b in json.loads(wanted[cid][1]["sentences"])])
     vectors, span_vectors = embedder.embed_spans(texts, spans, progress)
-    sentences = {f"{cid}:{i}": v for cid, rows in zip(ids, span_vectors) for i, v in enumerate(rows) if v.any()}
-    return dict(zip(ids, vectors)), sentences
+    pooled = {f"{cid}:{i}": v for cid, rows in zip(ids, span_vectors) for i, v in enumerate(rows) if v.any()}
+    return dict(zip(ids, vectors)), pooled
 
 
 def sentence_rows(chunk_id: str, text: str, meta: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:

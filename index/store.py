@@ -25,7 +25,7 @@ def open_collection(settings: Settings, create: bool = False) -> Any:
         if create:
             collection = client.get_or_create_collection(
                 settings.collection,
-                metadata=dict(settings.index_signature),
+                metadata={**settings.index_signature, **({"profile": settings.profile} if settings.profile else {})},
                 configuration={"hnsw": {"space": "cosine"}},
                 embedding_function=None,
             )
@@ -60,6 +60,32 @@ def open_sentences(settings: Settings, create: bool = False) -> Any:
 
 
 _BEFORE_RECORDED = {"sentences": "separate"}  # what stores built before a key was recorded used
+
+
+def as_built(settings: Settings) -> Settings:
+    """`settings` with the profile the store was built with (Settings.profile): a store is read and updated as
+    it was built. A new store: `settings` as they are. Asking for another profile is an IndexMismatch.
+
+    Example: a store built by `qa index --fast`, then `qa ask` without it -> the int8 encoder, pooled sentences.
+    """
+    try:
+        metadata = _client(settings, create=False).get_collection(settings.collection, embedding_function=None).metadata
+    except IndexMissing:
+        return settings
+    except Exception as e:
+        if _not_found(e):
+            return settings
+        raise StoreError(f"Cannot open the store at {_where(settings)} ({_first_line(e)}). {_rebuild(settings)}") from e
+    stored = (metadata or {}).get("profile")
+    if settings.profile is None:
+        return settings.with_profile(stored) if stored else settings
+    if settings.profile != (stored or "accurate"):
+        raise IndexMismatch(
+            f"The store at {_where(settings)} was built with the {stored or 'accurate'} profile, not "
+            f"{settings.profile}. Keep it (leave out --fast and QA_PROFILE), or re-index in the new profile: "
+            f"`qa index --rebuild{' --fast' if settings.profile == 'fast' else ''}`."
+        )
+    return settings
 
 
 def check_signature(collection: Any, settings: Settings) -> None:

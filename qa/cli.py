@@ -17,6 +17,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = settings_from_env(articles=args.articles, store=args.store)
+        if getattr(args, "fast", False):
+            settings = settings.with_profile("fast")
         return int(args.run(settings, args))
     except QAError as e:
         print(f"qa: {e}", file=sys.stderr)
@@ -38,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", parents=[common], help="build or update the index")
     p.add_argument("--rebuild", action="store_true", help="drop the index and build it anew")
     p.add_argument("--wait", action="store_true", help="if another `qa index` is running, wait for it")
+    p.add_argument("--fast", action="store_true",
+                   help="a new index in the fast profile: 2x the indexing speed, answers a little worse (README)")
     p.set_defaults(run=_index)
 
     p = sub.add_parser("ask", parents=[common], help="answer one question")
@@ -115,6 +119,7 @@ def summary(report: Any) -> str:
         f"{report.chunks_embedded} chunks embedded, {report.chunks_reused} reused, "
         f"{report.chunks_deleted} deleted{repaired}, {report.chunks_total} in the index from {indexed} files; "
         f"{warnings} warning{'' if warnings == 1 else 's'}"
+        + (f"; {report.profile} profile" if report.profile else "")
     )
 
 

@@ -12,6 +12,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# "accurate": each sentence encoded on its own, full precision (the default). "fast": the int8 encoder and
+# sentence vectors pooled from their chunk's pass: 2x the naive pipeline's indexing speed, retrieval within
+# a point of "accurate", answers a little worse (README "Speed and scale" has the figures).
+PROFILES = {"accurate": {"encoder": "onnx", "sentence_vectors": "separate"},
+            "fast": {"encoder": "onnx-int8", "sentence_vectors": "pooled"}}
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,10 @@ class Settings:
     # QA_SENTENCE_VECTORS: "separate" (each sentence encoded alone), or "pooled" from its chunk's own
     # forward pass: half the indexing work, other answers (eval: fact recall -1 pt). The store records which.
     sentence_vectors: str = "separate"
+    # QA_PROFILE, `qa index --fast`: how a new index is built (see PROFILES). None: the store's own profile,
+    # and the defaults above for a new store. A store records its profile; later runs and the query side
+    # follow it (index.store.as_built), and only `qa index --rebuild` changes it.
+    profile: str | None = None
     chunk_tokens: int = 200  # word pieces per chunk; the model reads 254 plus [CLS] and [SEP]
     top_k: int = 8  # passages retrieved per question
     retriever: str = "fused"  # QA_RETRIEVER: "llamaindex" ranks with LlamaIndex's retrievers (the reference)
@@ -64,6 +73,17 @@ class Settings:
         return {"embedding": self.embedding, "chunk_tokens": str(self.chunk_tokens), "schema": "1",
                 "sentences": self.sentence_vectors}
 
+    def with_profile(self, name: str) -> Settings:
+        """A copy that builds (or reads) an index with profile `name`; "accurate" keeps QA_ENCODER=numpy."""
+        from qa.errors import ConfigError
+
+        if name not in PROFILES:
+            raise ConfigError(f"Unknown profile {name!r} (QA_PROFILE): use one of {', '.join(PROFILES)}, or unset it.")
+        encoder, sentences = PROFILES[name]["encoder"], PROFILES[name]["sentence_vectors"]
+        if name == "accurate" and self.encoder == "numpy":
+            encoder = "numpy"  # the same vectors, computed without ONNX Runtime
+        return replace(self, profile=name, encoder=encoder, sentence_vectors=sentences)
+
     def with_paths(self, articles: str | Path | None = None, store: str | Path | None = None) -> Settings:
         """A copy with other corpus or store folders (None keeps the current one)."""
         return replace(
@@ -90,6 +110,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object)
         "retriever": "QA_RETRIEVER",
         "encoder": "QA_ENCODER",
         "sentence_vectors": "QA_SENTENCE_VECTORS",
+        "profile": "QA_PROFILE",
         "openai_api_key": "OPENAI_API_KEY",
         "openai_base_url": "OPENAI_BASE_URL",
         "llm_model": "QA_LLM_MODEL",
@@ -113,8 +134,9 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object)
             values[name] = _number(var, env[var], kind)
     for name, value in overrides.items():
         if value is not None:
-            values[name] = Path(value).expanduser().resolve() if name in paths else value
-    return Settings(**values)  # type: ignore[arg-type]
+            values[name] = Path(str(value)).expanduser().resolve() if name in paths else value
+    settings = Settings(**values)  # type: ignore[arg-type]
+    return settings.with_profile(settings.profile) if settings.profile else settings
 
 
 def _number(var: str, raw: str, kind: type) -> float | int:

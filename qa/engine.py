@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qa import cite, extractive, guard, prompt
+from qa.abstain import abstention
 from qa.chat import Chat
 from qa.config import Settings, settings_from_env
 from qa.corpus import open_corpus
 from qa.errors import ConfigError, IndexMissing, LLMError, QuestionError
 from qa.prompt import Numbered
+from qa.question import parts_of
 from qa.retrieve import Retriever, Sentence
 from qa.schema import Answer
 from qa.threads import single_blas_thread
@@ -35,11 +37,12 @@ class Engine:
 
     def __init__(self, settings: Settings) -> None:
         from index.encoder import make_embedder
-        from index.store import damage_reported, generation, open_collection, open_sentences, reopen
+        from index.store import as_built, damage_reported, generation, open_collection, open_sentences, reopen
 
+        with damage_reported(settings):
+            settings = as_built(settings)  # the encoder and sentence vectors the store was built with
         self.settings = settings
         retriever = _retriever_class(settings)
-        single_blas_thread()  # answers multiply small matrices: see qa/threads.py
         self.generation = generation(settings)  # read first: a newer index written meanwhile is seen as newer
         reopen(settings)  # the store as it is on disk now, not as this process last read it
         with damage_reported(settings):
@@ -50,6 +53,7 @@ class Engine:
             self.corpus = open_corpus(settings, collection, sentences)
             self.retriever = retriever(collection, sentences, encoder, self.corpus, settings.top_k)
         self.rarity = self.corpus.rarity
+        single_blas_thread()  # answers multiply small matrices (qa/threads.py); after bm25s brought scipy's BLAS
         _return_freed_memory()
         self.llm: LLM | None = None
         if settings.llm_enabled:
@@ -137,11 +141,11 @@ class Engine:
         search_for = check_question(resolved) if resolved else question
         refusal = guard.screen(question, self.rarity)
         if refusal:
-            return Found(replace(extractive.abstention(question), text=refusal, resolved_question=search_for), [], [])
+            return Found(replace(abstention(question), text=refusal, resolved_question=search_for), [], [])
         with damage_reported(self.settings):
             qvec = self.retriever.embed(search_for)
             hits = self.retriever.search(search_for, qvec)
-            parts = [(p, self.retriever.embed(p)) for p in extractive.parts_of(search_for)]
+            parts = [(p, self.retriever.embed(p)) for p in parts_of(search_for)]
             for p, vec in parts:  # a compound question: each part retrieves its own passages too
                 hits += [h for h in self.retriever.search(p, vec) if all(h.id != k.id for k in hits)]
             sentences = self.retriever.sentences_of(hits)
@@ -160,7 +164,7 @@ class Engine:
         if not cite.clean(reply):
             raise LLMError(f"the model sent an empty reply: check QA_LLM_MODEL ({self.settings.llm_model})")
         if cite.abstains(reply):
-            return replace(extractive.abstention(base.question), mode="llm", resolved_question=base.resolved_question,
+            return replace(abstention(base.question), mode="llm", resolved_question=base.resolved_question,
                            retrieved=base.retrieved)
         checked = cite.check_reply(reply, found.passages, found.sentences)
         return Answer(text=checked.text, citations=checked.citations, abstained=False, mode="llm",

@@ -121,7 +121,7 @@ def test_compatible_figures_are_not_a_conflict(engine) -> None:  # type: ignore[
     ],
 )
 def test_answer_must_hold_what_was_asked(kind: str, text: str, question: str, expected: bool) -> None:
-    from qa.extractive import has_answer_type
+    from qa.abstain import has_answer_type
 
     assert has_answer_type(kind, text, question) is expected
 
@@ -151,7 +151,7 @@ def test_the_same_sentence_in_two_spellings_is_one_citation_with_both_sources(en
     ],
 )
 def test_questions_about_names_no_article_contains_abstain(engine, question: str, unknown: list[str]) -> None:  # type: ignore[no-untyped-def]
-    from qa.extractive import unknown_names
+    from qa.abstain import unknown_names
 
     assert unknown_names(question, engine.rarity) == unknown
     if unknown:
@@ -172,7 +172,7 @@ def test_questions_about_names_no_article_contains_abstain(engine, question: str
     ],
 )
 def test_questions_asking_for_a_thing_no_article_mentions_abstain(engine, question: str, focus: str | None) -> None:  # type: ignore[no-untyped-def]
-    from qa.extractive import unknown_focus
+    from qa.abstain import unknown_focus
 
     assert unknown_focus(question, engine.rarity) == focus
     if focus:
@@ -202,7 +202,7 @@ def test_questions_asking_for_a_thing_no_article_mentions_abstain(engine, questi
     ],
 )
 def test_compound_questions_are_split_into_parts(question: str, parts: list[str]) -> None:
-    from qa.extractive import parts_of
+    from qa.question import parts_of
 
     assert parts_of(question) == parts
 
@@ -275,7 +275,7 @@ def test_a_free_place_goes_to_the_runner_up_of_a_part_before_a_weaker_sentence()
     ],
 )
 def test_questions_asking_for_a_named_body(question: str, kind: str) -> None:
-    from qa.extractive import question_kind
+    from qa.question import question_kind
 
     assert question_kind(question) == kind
 
@@ -286,7 +286,7 @@ def test_a_question_asking_which_office_prefers_the_sentence_naming_one(engine) 
 
 
 def test_a_follow_up_is_answered_by_its_own_words_more_than_the_carried_ones(engine) -> None:  # type: ignore[no-untyped-def]
-    from qa.extractive import own_terms
+    from qa.question import own_terms
 
     assert own_terms("Did he say anything about the Turkish people? (Putin met Erdoğan)") == ["anyth", "turkish",
                                                                                                "peopl"]
@@ -314,7 +314,7 @@ def test_a_compound_question_keeps_its_parts_answers_over_a_disagreement_about_n
     ],
 )
 def test_a_when_joining_a_clause_does_not_ask_for_a_date(question: str, kind: str) -> None:
-    from qa.extractive import question_kind
+    from qa.question import question_kind
 
     assert question_kind(question) == kind
 
@@ -335,7 +335,7 @@ def test_a_count_question_about_an_event_dated_by_a_when_clause_abstains(engine)
     ],
 )
 def test_the_role_a_question_asks_a_name_for(question: str, role: str | None) -> None:
-    from qa.extractive import asked_role
+    from qa.abstain import asked_role
 
     assert asked_role(question) == role
 
@@ -354,7 +354,7 @@ def test_a_question_asking_who_held_a_role_needs_a_name_beside_it(engine, questi
 
 
 def test_role_named_looks_beside_the_role() -> None:
-    from qa.extractive import role_named
+    from qa.abstain import role_named
 
     question = "Who was the spokesperson?"
     assert role_named("spokesperson", ["Turkish Presidential spokesperson Ibrahim Kalin said"], question)
@@ -364,7 +364,7 @@ def test_role_named_looks_beside_the_role() -> None:
 
 
 def test_a_rare_name_must_be_in_the_sentences_holding_the_answer(engine) -> None:  # type: ignore[no-untyped-def]
-    from qa.extractive import absent_names
+    from qa.abstain import absent_names
 
     rarity = engine.rarity
     dated = ["President Recep Tayyip Erdoğan attends a meeting with Vladimir Putin in Sochi, Russia, Sept. 29, 2021."]
@@ -384,7 +384,8 @@ def test_a_rare_name_must_be_in_the_sentences_holding_the_answer(engine) -> None
     ],
 )
 def test_a_time_of_day_question_needs_an_hour_or_part_of_the_day(text: str, expected: bool) -> None:
-    from qa.extractive import has_answer_type, question_kind
+    from qa.abstain import has_answer_type
+    from qa.question import question_kind
 
     question = "At what time of day did the leaders hold their New Year's phone call?"
     assert question_kind(question) == "clock"

@@ -38,6 +38,8 @@ def test_both_pipelines_index_the_same_articles(results: dict) -> None:
     assert ours_run["articles"] == naive["articles"] == 3
     assert ours_run["chunks"] > 0 and naive["chunks"] > 0 and ours_run["sentences"] > ours_run["chunks"]
     assert ours_run["peak_rss_mb"] > 50 and naive["peak_rss_mb"] > 50
+    fast = results["indexing"]["fast"]  # `qa index --fast`: the same chunks, sentence vectors from their pass
+    assert (fast["articles"], fast["chunks"], fast["sentences"]) == (3, ours_run["chunks"], ours_run["sentences"])
     assert {e["name"] for e in results["indexing"]["encoders"]["encoders"]} >= {"sentence-transformers (torch)"}
 
 

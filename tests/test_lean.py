@@ -15,11 +15,11 @@ import pytest
 
 import qa
 from index import build_index
-from qa import extractive
 from qa.config import PROJECT_DIR, Settings
 from qa.corpus import cache_dir
 from qa.engine import Engine
 from qa.errors import ConfigError
+from qa.question import parts_of
 from qa.retrieve import fuse
 from tests.fake_openai import FakeOpenAI, reply
 
@@ -73,7 +73,7 @@ def test_fusion_keeps_each_chunk_once_at_its_best_rank() -> None:
 def test_chunks_are_ranked_as_the_llamaindex_retrievers_rank_them(engine: Engine, settings: Settings) -> None:
     reference = Engine(replace(settings, retriever="llamaindex"))
     ours, theirs = engine.retriever, reference.retriever
-    asked = QUESTIONS + [part for q in QUESTIONS for part in extractive.parts_of(q)]
+    asked = QUESTIONS + [part for q in QUESTIONS for part in parts_of(q)]
     for question in asked:
         vector = ours.embed(question)
         assert ours.rank(question, vector) == theirs.rank(question, vector), question
