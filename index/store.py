@@ -69,9 +69,11 @@ def as_built(settings: Settings) -> Settings:
     Example: a store built by `qa index --fast`, then `qa ask` without it -> the int8 encoder, pooled sentences.
     """
     try:
-        metadata = _client(settings, create=False).get_collection(settings.collection, embedding_function=None).metadata
+        client = _client(settings, create=False)  # a store that cannot be opened says so here
     except IndexMissing:
         return settings
+    try:
+        metadata = client.get_collection(settings.collection, embedding_function=None).metadata
     except Exception as e:
         if _not_found(e):
             return settings
