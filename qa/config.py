@@ -13,8 +13,8 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # "accurate": each sentence encoded on its own, full precision (the default). "fast": the int8 encoder and
-# sentence vectors pooled from their chunk's pass: 2x the naive pipeline's indexing speed, retrieval within
-# a point of "accurate", answers a little worse (README "Speed and scale" has the figures).
+# sentence vectors pooled from their chunk's pass: about 2x the accurate profile's indexing speed (1.7x the
+# naive pipeline's), retrieval within a point of "accurate", answers a little worse (README "Speed and scale").
 PROFILES = {"accurate": {"encoder": "onnx", "sentence_vectors": "separate"},
             "fast": {"encoder": "onnx-int8", "sentence_vectors": "pooled"}}
 
@@ -31,7 +31,7 @@ class Settings:
     encoder: str = "onnx"  # QA_ENCODER: how MiniLM runs: "onnx", "onnx-int8" or "numpy" (same vectors)
     cache: Path = field(default_factory=lambda: Path.home() / ".cache" / "news-qa")  # QA_CACHE: the ONNX export
     # QA_SENTENCE_VECTORS: "separate" (each sentence encoded alone), or "pooled" from its chunk's own
-    # forward pass: half the indexing work, other answers (eval: fact recall -1 pt). The store records which.
+    # forward pass: half the indexing work, other answers (eval: fact recall -2 pts). The store records which.
     sentence_vectors: str = "separate"
     # QA_PROFILE, `qa index --fast`: how a new index is built (see PROFILES). None: the store's own profile,
     # and the defaults above for a new store. A store records its profile; later runs and the query side
