@@ -128,13 +128,12 @@ def _unit(x: np.ndarray) -> np.ndarray:
 def _span_weights(encoding: Any, spans: list[tuple[int, int]], width: int) -> np.ndarray:
     """(spans, width) averaging weights: 1/n on the n word pieces inside each character span."""
     offsets = np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2)
-    bounds = np.asarray(spans, dtype=np.int64).reshape(-1, 2)  # sorted, not overlapping
-    k = np.searchsorted(bounds[:, 0], offsets[:, 0], side="right") - 1  # the span each piece may be in
-    inside = ((np.asarray(encoding.special_tokens_mask) == 0) & (k >= 0) & (offsets[:, 1] > offsets[:, 0])
-              & (offsets[:, 1] <= bounds[np.maximum(k, 0), 1]))
+    words = np.asarray(encoding.special_tokens_mask) == 0
     weights = np.zeros((len(spans), width), dtype=np.float32)
-    weights[k[inside], np.flatnonzero(inside)] = 1.0
-    return weights / np.maximum(weights.sum(axis=1, keepdims=True), 1.0)  # type: ignore[no-any-return]
+    for k, (a, b) in enumerate(spans):
+        inside = words & (offsets[:, 0] >= a) & (offsets[:, 1] <= b) & (offsets[:, 1] > offsets[:, 0])
+        weights[k, : len(inside)] = inside / max(int(inside.sum()), 1)
+    return weights
 
 
 class MiniLM(Encoder):

@@ -33,8 +33,7 @@ def open_collection(settings: Settings, create: bool = False) -> Any:
             collection = client.get_collection(settings.collection, embedding_function=None)
     except Exception as e:
         if create or not _not_found(e):
-            raise StoreError(f"Cannot open the store at {_where(settings)} ({_first_line(e)}). "
-                             f"{_rebuild(settings)}") from e
+            raise _cannot_open(settings, e) from e
         raise IndexMissing(f"No index at {_where(settings)} yet. Run `qa index` to build it.") from None
     check_signature(collection, settings)
     return collection
@@ -52,8 +51,7 @@ def open_sentences(settings: Settings, create: bool = False) -> Any:
         return client.get_collection(name, embedding_function=None)
     except Exception as e:
         if create or not _not_found(e):
-            raise StoreError(f"Cannot open the store at {_where(settings)} ({_first_line(e)}). "
-                             f"{_rebuild(settings)}") from e
+            raise _cannot_open(settings, e) from e
         raise IndexMissing(
             f"The store at {_where(settings)} has no sentence vectors. Run `qa index` to add them."
         ) from None
@@ -77,7 +75,7 @@ def as_built(settings: Settings) -> Settings:
     except Exception as e:
         if _not_found(e):
             return settings
-        raise StoreError(f"Cannot open the store at {_where(settings)} ({_first_line(e)}). {_rebuild(settings)}") from e
+        raise _cannot_open(settings, e) from e
     stored = (metadata or {}).get("profile")
     if settings.profile is None:
         return settings.with_profile(stored) if stored else settings
@@ -280,6 +278,10 @@ def _not_found(e: Exception) -> bool:
     from chromadb.errors import NotFoundError
 
     return isinstance(e, NotFoundError | ValueError)
+
+
+def _cannot_open(settings: Settings, e: Exception) -> StoreError:
+    return StoreError(f"Cannot open the store at {_where(settings)} ({_first_line(e)}). {_rebuild(settings)}")
 
 
 def _first_line(e: Exception) -> str:
