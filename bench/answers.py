@@ -51,8 +51,13 @@ def ours(questions: list[dict], store: Path) -> dict:
 
 
 def nearest_sentence(questions: list[dict], engine) -> dict:  # type: ignore[no-untyped-def]
-    rows = engine.retriever.sentences.get(include=["documents", "embeddings"])
-    texts, vectors = rows["documents"], np.asarray(rows["embeddings"], dtype=np.float32)
+    from index.pipeline import sentence_rows
+
+    chunks = engine.retriever.collection.get(include=["documents", "metadatas"])
+    text_of = dict(row for cid, doc, meta in zip(chunks["ids"], chunks["documents"], chunks["metadatas"])
+                   for row in sentence_rows(cid, doc, meta))
+    rows = engine.retriever.sentences.get(ids=list(text_of), include=["embeddings"])
+    texts, vectors = [text_of[row] for row in rows["ids"]], np.asarray(rows["embeddings"], dtype=np.float32)
     out = {}
     for q in questions:
         sims = vectors @ engine.retriever.embed(q["question"])

@@ -22,6 +22,7 @@ import json
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,19 +61,19 @@ class TextVectors:
         return np.stack([self.rows[k] for k in keys]) if keys else np.zeros((0, 384), np.float32)
 
     def seed(self, chunks: Any, sentences: Any) -> None:
-        """Take the vectors a store already holds: chunks by their embedded text, sentences by theirs."""
-        from index.pipeline import embed_text
+        """Take the vectors a store already holds: chunks by their embedded text, sentences by theirs (read from
+        their chunk: sentence rows hold no text)."""
+        from index.pipeline import embed_text, sentence_rows
 
-        for collection, is_chunk in ((chunks, True), (sentences, False)):
-            offset = 0
-            while True:
-                page = collection.get(include=["documents", "metadatas", "embeddings"], limit=5000, offset=offset)
-                if not page["ids"]:
-                    break
-                for doc, meta, vector in zip(page["documents"], page["metadatas"], page["embeddings"]):
-                    text = embed_text(meta["title"], doc) if is_chunk else doc
-                    self.rows.setdefault(_key(text), np.asarray(vector, dtype=np.float32))
-                offset += len(page["ids"])
+        texts: dict[str, str] = {}
+        for page in _pages(chunks, ["documents", "metadatas", "embeddings"]):
+            for cid, doc, meta, vector in zip(page["ids"], page["documents"], page["metadatas"], page["embeddings"]):
+                self.rows.setdefault(_key(embed_text(meta["title"], doc)), np.asarray(vector, dtype=np.float32))
+                texts.update(sentence_rows(cid, doc, meta))
+        for page in _pages(sentences, ["embeddings"]):
+            for row_id, vector in zip(page["ids"], page["embeddings"]):
+                if row_id in texts:
+                    self.rows.setdefault(_key(texts[row_id]), np.asarray(vector, dtype=np.float32))
 
     def save(self) -> None:
         if not self.path:
@@ -80,6 +81,16 @@ class TextVectors:
         tmp = self.path.with_suffix(".tmp.npz")
         np.savez(tmp, keys=np.array(list(self.rows)), vectors=np.stack(list(self.rows.values())))
         tmp.replace(self.path)
+
+
+def _pages(collection: Any, include: list[str], size: int = 5000) -> Iterator[dict[str, Any]]:
+    offset = 0
+    while True:
+        page = collection.get(include=include, limit=size, offset=offset)
+        if not page["ids"]:
+            return
+        yield page
+        offset += len(page["ids"])
 
 
 def _key(text: str) -> str:
@@ -272,9 +283,7 @@ def _write(settings: Settings, articles: list[Any], vectors: TextVectors, log: A
         rows = [row for cid, text, meta in batch for row in sentence_rows(cid, text, meta)]
         row_vectors = vectors.get([r[1] for r in rows])
         for i in range(0, len(rows), 1000):
-            part = rows[i : i + 1000]
-            sentences.upsert(ids=[r[0] for r in part], embeddings=row_vectors[i : i + 1000].tolist(),
-                             documents=[r[1] for r in part], metadatas=[r[2] for r in part])
+            sentences.upsert(ids=[r[0] for r in rows[i : i + 1000]], embeddings=row_vectors[i : i + 1000].tolist())
         for i in range(0, len(batch), 1000):
             part = batch[i : i + 1000]
             collection.upsert(ids=[r[0] for r in part], embeddings=chunk_vectors[i : i + 1000].tolist(),

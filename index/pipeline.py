@@ -203,8 +203,8 @@ def _sync(collection: Any, sentences: Any, articles: list[Article], settings: Se
         forget(settings)  # stale from the first write on, even if this run dies before `refresh`
     _add_sentences(sentences, repair, wanted, settings)
     report.chunks_repaired = len(repair)
-    for batch in in_batches([cid for cid in orphans if cid not in wanted]):
-        sentences.delete(where={"chunk": {"$in": batch}})
+    for batch in in_batches([row for row in orphans if row.rsplit(":", 1)[0] not in wanted]):
+        sentences.delete(ids=batch)
     moved = _moved_vectors(collection, new_ids, wanted, stored)  # same text at new offsets: no new pass
     report.chunks_reused = len(moved)
     _write(collection, sentences, list(moved), moved, {}, wanted, settings)
@@ -224,7 +224,7 @@ def _sync(collection: Any, sentences: Any, articles: list[Article], settings: Se
     stale = [cid for cid in stored if cid not in wanted]
     for batch in in_batches(stale):
         collection.delete(ids=batch)
-        sentences.delete(where={"chunk": {"$in": batch}})
+        sentences.delete(ids=[row for cid in batch for row in sentence_ids(cid, stored[cid])])
     report.chunks_deleted = len(stale)
     for batch in in_batches(changed_meta):
         collection.update(ids=batch, metadatas=[wanted[cid][1] for cid in batch])
@@ -233,16 +233,17 @@ def _sync(collection: Any, sentences: Any, articles: list[Article], settings: Se
 
 
 def _sentence_gaps(sentences: Any, stored: dict[str, dict[str, Any]]) -> tuple[list[str], list[str]]:
-    """(stored chunks missing sentence rows, chunk IDs of sentence rows without a stored chunk).
+    """(stored chunks missing sentence rows, sentence row IDs without a stored chunk).
 
     Only counted when the totals disagree, so a healthy store costs one count.
     """
     expected = {cid: len(json.loads(m["sentences"])) for cid, m in stored.items()}
     if sentences.count() == sum(expected.values()):
         return [], []
-    have = Counter(row_id.rsplit(":", 1)[0] for row_id, _ in all_rows(sentences, include=[]))
+    rows = [row_id for row_id, _ in all_rows(sentences, include=[])]
+    have = Counter(row_id.rsplit(":", 1)[0] for row_id in rows)
     missing = [cid for cid, n in expected.items() if have.get(cid, 0) < n]
-    return missing, [cid for cid in have if cid not in expected]
+    return missing, [row for row in rows if row.rsplit(":", 1)[0] not in expected]
 
 
 def _moved_vectors(collection: Any, new_ids: list[str], wanted: dict[str, tuple[str, dict[str, Any]]],
@@ -294,12 +295,14 @@ def _chunk_pass(embedder: Any, ids: list[str], wanted: dict[str, tuple[str, dict
     return dict(zip(ids, vectors)), pooled
 
 
-def sentence_rows(chunk_id: str, text: str, meta: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    """(id, text, metadata) of each sentence of a chunk, for sentence-level search."""
-    rows = []
-    for i, (a, b) in enumerate(json.loads(meta["sentences"])):
-        rows.append((f"{chunk_id}:{i}", text[a:b], {"chunk": chunk_id, "source": meta["source"], "n": i}))
-    return rows
+def sentence_rows(chunk_id: str, text: str, meta: dict[str, Any]) -> list[tuple[str, str]]:
+    """(row id, text) of each sentence of a chunk. Example: ("<chunk id>:0", "First sentence.")"""
+    return [(f"{chunk_id}:{i}", text[a:b]) for i, (a, b) in enumerate(json.loads(meta["sentences"]))]
+
+
+def sentence_ids(chunk_id: str, meta: dict[str, Any]) -> list[str]:
+    """The sentence row IDs of a stored chunk."""
+    return [f"{chunk_id}:{i}" for i in range(len(json.loads(meta["sentences"])))]
 
 
 def _add_sentences(sentences: Any, new_ids: list[str], wanted: dict[str, tuple[str, dict[str, Any]]],
@@ -313,9 +316,9 @@ def _add_sentences(sentences: Any, new_ids: list[str], wanted: dict[str, tuple[s
     rows = [r for cid in new_ids for r in sentence_rows(cid, *wanted[cid])]
     embedder = _embedder(settings)
     if settings.sentence_vectors == "pooled" and hasattr(embedder, "embed_spans"):
-        missing = list(dict.fromkeys(r[2]["chunk"] for r in rows if r[0] not in known))  # reused, repaired chunks
+        missing = list(dict.fromkeys(r[0].rsplit(":", 1)[0] for r in rows if r[0] not in known))  # reused, repaired
         known.update(_chunk_pass(embedder, missing, wanted)[1] if missing else {})
-    by_text: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
+    by_text: dict[str, list[tuple[str, str]]] = {}
     for r in rows:
         if r[0] not in known:  # separate vectors, a sentence the window cut off, or no spans (OpenAI)
             by_text.setdefault(r[1], []).append(r)
@@ -329,13 +332,8 @@ def _add_sentences(sentences: Any, new_ids: list[str], wanted: dict[str, tuple[s
             write.result()  # a failed write raises here, before any chunk is written
 
 
-def _upsert_sentences(sentences: Any, pairs: list[tuple[tuple[str, str, dict[str, Any]], Any]]) -> None:
-    sentences.upsert(
-        ids=[row[0] for row, _ in pairs],
-        embeddings=[v for _, v in pairs],
-        documents=[row[1] for row, _ in pairs],
-        metadatas=[row[2] for row, _ in pairs],
-    )
+def _upsert_sentences(sentences: Any, pairs: list[tuple[tuple[str, str], Any]]) -> None:
+    sentences.upsert(ids=[row[0] for row, _ in pairs], embeddings=[v for _, v in pairs])  # no text: see open_sentences
 
 
 def _embedder(settings: Settings) -> Any:

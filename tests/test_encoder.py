@@ -122,6 +122,22 @@ def test_concurrent_first_uses_share_one_valid_export(tmp_path: Path) -> None:
     assert not [n for n in left if n.endswith(".tmp")]
 
 
+def test_the_onnx_encoder_leaves_blas_one_thread(tmp_path: Path) -> None:
+    """Its workers take every core; NumPy's BLAS threads would spin against them (a fresh process: the
+    limit is process-wide, and another test may have set it)."""
+    code = "import sys, numpy; from pathlib import Path; from threadpoolctl import threadpool_info; " \
+           "from index.encoder_onnx import OnnxMiniLM; " \
+           "before = [b['num_threads'] for b in threadpool_info() if b['user_api'] == 'blas']; " \
+           "OnnxMiniLM(Path(sys.argv[1])); " \
+           "print(before, [b['num_threads'] for b in threadpool_info() if b['user_api'] == 'blas'])"
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_DIR), "OPENBLAS_NUM_THREADS": "2"}
+    env.pop("OMP_NUM_THREADS", None)
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, env=env,
+                         timeout=300, check=True).stdout
+    before, after = (json.loads(part) for part in out.strip().replace("] [", "]|[").split("|"))
+    assert 2 in before and after and set(after) == {1}
+
+
 def test_a_damaged_export_is_made_again(tmp_path: Path) -> None:
     path = cached_model(tmp_path, _model_dir())
     path.write_bytes(b"not an onnx file")

@@ -11,6 +11,7 @@ import numpy as np
 
 import qa
 from index.encoder import default_encoder
+from index.pipeline import sentence_rows
 from index.store import open_collection, open_sentences
 from qa.config import Settings
 
@@ -39,8 +40,11 @@ def test_a_fast_store_is_answered_and_updated_as_fast_without_being_told(fresh: 
         assert (fresh.articles / c.source).read_text(encoding="utf-8")[c.start:c.end] == c.quote
 
     # The stored sentence vectors come from their chunk's pass, not from encoding each sentence alone.
-    rows = open_sentences(engine.settings).get(limit=20, include=["documents", "embeddings"])
-    alone = default_encoder("onnx-int8", fresh.cache).embed(rows["documents"])
+    chunks = open_collection(engine.settings).get(limit=3, include=["documents", "metadatas"])
+    texts = dict(row for cid, doc, meta in zip(chunks["ids"], chunks["documents"], chunks["metadatas"])
+                 for row in sentence_rows(cid, doc, meta))
+    rows = open_sentences(engine.settings).get(ids=list(texts), include=["embeddings"])
+    alone = default_encoder("onnx-int8", fresh.cache).embed([texts[row] for row in rows["ids"]])
     cosines = np.sum(np.asarray(rows["embeddings"]) * alone, axis=1)
     assert np.median(cosines) < 0.99, cosines
 
