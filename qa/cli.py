@@ -41,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rebuild", action="store_true", help="drop the index and build it anew")
     p.add_argument("--wait", action="store_true", help="if another `qa index` is running, wait for it")
     p.add_argument("--fast", action="store_true",
-                   help="a new index in the fast profile: 2x the default's indexing speed, weaker answers (README)")
+                   help="a new index in the fast profile: 2.3x the default's indexing speed, weaker answers (README)")
     p.set_defaults(run=_index)
 
     p = sub.add_parser("ask", parents=[common], help="answer one question")
