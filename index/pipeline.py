@@ -186,6 +186,9 @@ def _sync(collection: Any, sentences: Any, articles: list[Article], settings: Se
     # Same text, new metadata (e.g. a date inferred from another article that changed).
     changed_meta = [cid for cid in wanted if cid in stored and stored[cid] != wanted[cid][1]]
     retagged = {wanted[cid][1]["source"] for cid in changed_meta}
+    # Same text, but what is embedded changed (a new headline of the same length): a new vector.
+    stale_vectors = [cid for cid in changed_meta if stored[cid].get("embed_sha") != wanted[cid][1]["embed_sha"]]
+    changed_meta = [cid for cid in changed_meta if cid not in stale_vectors]
     for a in articles:
         source = a.file.source
         if source not in stored_files:
@@ -199,7 +202,7 @@ def _sync(collection: Any, sentences: Any, articles: list[Article], settings: Se
     new_ids = [cid for cid in wanted if cid not in stored]
     missing, orphans = _sentence_gaps(sentences, stored)
     repair = [cid for cid in missing if cid in wanted]  # e.g. the sentence collection was deleted
-    if new_ids or changed_meta or set(stored) - set(wanted) or repair or orphans:
+    if new_ids or changed_meta or stale_vectors or set(stored) - set(wanted) or repair or orphans:
         forget(settings)  # stale from the first write on, even if this run dies before `refresh`
     _add_sentences(sentences, repair, wanted, settings)
     report.chunks_repaired = len(repair)
@@ -208,7 +211,7 @@ def _sync(collection: Any, sentences: Any, articles: list[Article], settings: Se
     moved = _moved_vectors(collection, new_ids, wanted, stored)  # same text at new offsets: no new pass
     report.chunks_reused = len(moved)
     _write(collection, sentences, list(moved), moved, {}, wanted, settings)
-    todo = [cid for cid in new_ids if cid not in moved]
+    todo = [cid for cid in new_ids if cid not in moved] + stale_vectors
     embedder, done = _embedder(settings), 0
 
     def tick(n: int) -> None:
@@ -229,7 +232,7 @@ def _sync(collection: Any, sentences: Any, articles: list[Article], settings: Se
     for batch in in_batches(changed_meta):
         collection.update(ids=batch, metadatas=[wanted[cid][1] for cid in batch])
     report.chunks_total = len(wanted)
-    report.wrote = bool(new_ids or stale or changed_meta or repair or orphans)
+    report.wrote = bool(new_ids or stale or changed_meta or stale_vectors or repair or orphans)
 
 
 def _sentence_gaps(sentences: Any, stored: dict[str, dict[str, Any]]) -> tuple[list[str], list[str]]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from index import build_index, manifest, pipeline
@@ -109,6 +111,31 @@ def test_editing_one_file_replaces_only_its_chunks(fresh: Settings) -> None:
     }
     assert changed == {"002_93c4837e9acaa4b1.txt"}
     assert 0 < report.chunks_embedded < len(after)
+
+
+def test_a_new_headline_of_the_same_length_gives_every_chunk_a_new_vector(fresh: Settings, tmp_path: Path) -> None:
+    """The headline is embedded in front of every chunk: the later chunks keep their text and offsets (and
+    IDs), but not their vectors."""
+    build_index(fresh)
+    path = fresh.articles / "000_3c12290efbff3d9b.txt"
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("President Erdogan, Putin discuss bilateral relations")
+    path.write_text(text.replace("discuss", "examine", 1), encoding="utf-8")
+    report = build_index(fresh)
+    chunks = [cid for cid, m in stored(fresh).items() if m["source"] == path.name]
+    assert report.updated == [path.name] and report.chunks_embedded == len(chunks) > 1
+
+    again = Settings(articles=fresh.articles, store=tmp_path / "from-scratch")
+    build_index(again)
+    for opened in (open_collection, open_sentences):  # the vectors a fresh index of the new text has
+        ours, theirs = vectors(opened(fresh)), vectors(opened(again))
+        assert ours.keys() == theirs.keys()
+        assert min(float(np.dot(ours[k], theirs[k])) for k in ours) > 0.9999
+
+
+def vectors(collection: Any) -> dict[str, np.ndarray]:
+    got = collection.get(include=["embeddings"])
+    return dict(zip(got["ids"], got["embeddings"]))
 
 
 def test_deleted_file_loses_its_chunks_and_sentences(fresh: Settings) -> None:
