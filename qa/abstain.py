@@ -49,7 +49,7 @@ def why_abstain(question: str, kind: str, texts: list[str], coverage: float, clo
         return "the sentences of the kind asked for are about another event"  # "When did they meet in Hangzhou?"
     role = asked_role(question)
     if role and not role_named(role, texts, question):
-        return f"speaks of the {role} asked about, but names none"
+        return f"names no {role} of the kind asked about"
     return None
 
 
@@ -89,9 +89,11 @@ def absent_names(question: str, texts: list[str], rarity: Rarity) -> list[str]:
     return out
 
 
-_FOCUS = re.compile(r"^(?:what|which)\s+(?:kinds?\s+of\s+|types?\s+of\s+|sorts?\s+of\s+)?(?P<what>[\w'’-]+)"
+_FOCUS = re.compile(r"^(?:(?:in|at|on|from|to|for|with|by|during|under)\s+)?(?:what|which)\s+"
+                    r"(?:kinds?\s+of\s+|types?\s+of\s+|sorts?\s+of\s+)?(?P<what>[\w'’-]+)"
                     r"\s+(?:did|does|do|was|were|is|are|has|have|had|will|would|could|can)\b"
-                    r"|^who\s+(?:was|is|were|are)\s+(?:the\s+)?(?:[\w'’-]+['’]s\s+)?(?:[\w-]+\s+)??(?P<who>[\w-]+)"
+                    r"|^who\s+(?:was|is|were|are|acted as|served as|worked as)\s+(?:the\s+|an?\s+)?"
+                    r"(?:[\w'’-]+['’]s\s+)?(?:[\w-]+\s+)??(?P<who>[\w-]+)"
                     r"(?=\s+(?:of|to|in|at|for|during|on|who|that)\b|\s*\?|$)", re.I)
 # "Which group claimed responsibility?": the word after "which" is the thing asked for, unless it is a verb
 # ("Which came first?", "Which happened earlier?").
@@ -123,8 +125,11 @@ def unknown_focus(question: str, rarity: Rarity) -> str | None:
 ROLES = ("pilot|minister|spokes(?:person|man|woman)|official|ambassador|envoy|diplomat|cleric|leader|president|"
          "premier|reporter|journalist|correspondent|photographer|author|commander|general|chief|head|governor|mayor|"
          "negotiator|mediator|group|militant|suspect|attacker|bomber|gunman|victim|organi[sz]er")
+_AUX = r"(?:did|does|do|was|were|is|are|has|have|had|will|would|can|could)\b"
+# "Which Russian minister met ...?" asks for a role's holder; "Which did the leaders discuss?" does not.
 _ROLE = re.compile(rf"\b(?:which|name of(?: the| an?)?|who (?:was|is|were|are)(?: the| an?)?)\s+"
-                   rf"(?:[\w'’-]+\s+){{0,2}}?(?P<role>(?:{ROLES})s?)\b", re.I)
+                   rf"(?:(?!{_AUX})[\w'’-]+\s+){{0,2}}?(?P<role>(?:{ROLES})s?)\b", re.I)
+_ROLE_WORD = re.compile(rf"(?:{ROLES})s?", re.I)
 _CAPITAL = re.compile(r"[A-Z][\w'’-]*")
 
 
@@ -134,23 +139,27 @@ def asked_role(question: str) -> str | None:
     return m and m["role"].lower()
 
 
+def _same_role(word: str, role: str) -> bool:
+    """Example: ("spokesperson", "spokesman") -> True; ("presidency", "president") -> False."""
+    return bool(_ROLE_WORD.fullmatch(word)) and word[:5].lower() == role[:5]
+
+
 def role_named(role: str, texts: list[str], question: str) -> bool:
-    """Does a sentence name someone within ROLE_WINDOW words of the role? True when no sentence has the role.
+    """Does a sentence name someone within ROLE_WINDOW words of the role ("spokesman" ~ "spokesperson")?
+    False when no sentence speaks of the role: "Which ministers attended?" is not answered without one.
 
     Example: ("spokesperson", ["spokesperson Ibrahim Kalin said"], "Who was the spokesperson?") -> True;
     ("minister", ["Turkish and Russian ministers met in Sochi"], "Which Russian minister met in Sochi?") -> False
     """
     asked = {w.lower() for w in re.findall(r"[\w'’-]+", question)}
-    stem, found = set(terms(role)), False
     for text in texts:
         words = re.findall(r"[\w'’-]+", text)
-        at = [i for i, w in enumerate(words) if set(terms(w)) & stem]
-        found = found or bool(at)
+        at = [i for i, w in enumerate(words) if _same_role(w, role)]
         named = [i for i, w in enumerate(words) if i and _CAPITAL.fullmatch(w) and w.lower() not in asked
                  and w.lower() not in MONTHS and w.lower() not in WEEKDAYS and w.lower() not in STOP]
         if any(abs(i - j) <= ROLE_WINDOW for i in at for j in named):
             return True
-    return not found
+    return False
 
 
 _CODES_AND_DATES = re.compile(

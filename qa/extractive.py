@@ -8,6 +8,7 @@ sentences answer it at all from `qa.abstain` (evidence, not one cosine).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,13 +22,14 @@ from qa.schema import Answer, Citation, Passage
 from qa.terms import Rarity, terms
 
 MAX_SENTENCES = 3
+CREDIT = re.compile(r"\W*(?:photo|image|picture|file photo)s?\s*(?:by|:|credit)", re.I)
 # Weights of the answer score, tuned by hand on eval/dev.jsonl (not on eval/questions.jsonl, which
 # measures them).
 W_DENSE, W_LEXICAL, W_TYPE, W_RANK = 0.55, 0.35, 0.12, 0.02
 W_YEAR = 0.08  # a question naming a year prefers articles published that year
 W_CAPTION = 0.10  # a photo caption answers only what the question asks about the photo
-KEEP_RATIO = 0.85  # a further sentence must score at least this share of the best one,
-GAIN_RATIO, MIN_GAIN = 0.60, 0.15  # or this share, when it adds this much of the question's weight
+KEEP_RATIO = 0.80  # a further sentence must score at least this share of the best one,
+GAIN_RATIO, MIN_GAIN = 0.50, 0.10  # or this share, when it adds this much of the question's weight
 PART_RATIO = KEEP_RATIO  # a sub-question's runner-up must score this share of its best sentence
 SEVERAL_RATIO = 0.50  # or this share, from another article, when the question asks for several
 CONFLICT_DEPTH = 20  # how far down the ranking to look for a source that disagrees
@@ -133,8 +135,9 @@ def _part_ranking(text: str, vec: np.ndarray, sentences: list[Sentence], rarity:
 
 
 def _answer_like(s: Sentence) -> bool:
-    """A sentence that can answer: not the headline, not a fragment."""
-    return len(s.text.split()) >= 4 and s.text.strip() != s.meta.get("title", "").strip()
+    """A sentence that can answer: not the headline, not a fragment, not a credit ("| Photo by X/AP")."""
+    return (len(s.text.split()) >= 4 and s.text.strip() != s.meta.get("title", "").strip()
+            and not CREDIT.match(s.text))
 
 
 def _score(s: Sentence, qvec: np.ndarray, wanted: list[str], kind: str, rarity: Rarity, years: set[str],

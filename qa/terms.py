@@ -21,6 +21,18 @@ STOP = set(
     news report reported mention mentioned happen happened""".split()
 )
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+_DOTTED = re.compile(r"\b(?:[A-Za-z]\.){2,}")  # "U.N.", "U.S.": one word, as "UN" and "US" are
+# A country and the words for its people or things: an article that says "China" knows "Chinese".
+COUNTRY_WORDS = [
+    "america american americans us usa", "britain british uk", "china chinese", "france french",
+    "germany german germans", "japan japanese", "turkey turkish turks", "russia russian russians",
+    "ukraine ukrainian ukrainians", "syria syrian syrians", "iran iranian iranians", "iraq iraqi iraqis",
+    "israel israeli israelis", "greece greek greeks", "europe european europeans eu", "netherlands dutch",
+    "switzerland swiss", "spain spanish", "italy italian italians", "india indian indians",
+    "pakistan pakistani", "egypt egyptian egyptians", "afghanistan afghan afghans", "azerbaijan azerbaijani",
+    "armenia armenian armenians", "georgia georgian georgians", "libya libyan libyans", "kurdistan kurdish kurds",
+    "belarus belarusian", "poland polish", "qatar qatari", "saudi saudis",
+]
 
 
 _local = threading.local()  # a PyStemmer object is not thread-safe: one per thread
@@ -50,7 +62,19 @@ def fold(word: str) -> str:
 
 def terms(text: str) -> list[str]:
     """Content stems in order. Example: terms("When did Russia lift the ban?") == ["russia", "lift", "ban"]."""
+    text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), text)
     return [_stem(w) for w in _WORD.findall(text) if w.lower() not in STOP and len(w) > 1]
+
+
+@lru_cache(maxsize=1)
+def _kin() -> dict[str, set[str]]:
+    """Stem -> the stems of its country's other words. Example: _kin()["chines"] == {"china"}."""
+    out: dict[str, set[str]] = {}
+    for line in COUNTRY_WORDS:
+        stems = {_stem(w) for w in line.split()}
+        for stem in stems:
+            out.setdefault(stem, set()).update(stems - {stem})
+    return out
 
 
 class Rarity:
@@ -80,8 +104,9 @@ class Rarity:
         return stem in self.df
 
     def known_like(self, stem: str) -> bool:
-        """Known, or a known stem shares its first five letters: "syrian" ~ "syria"."""
-        if stem in self.df:
+        """Known, or a known stem shares its first five letters ("syrian" ~ "syria"), or names the same
+        country ("chines" ~ "china", "american" ~ "us")."""
+        if stem in self.df or any(kin in self.df for kin in _kin().get(stem, ())):
             return True
         return len(stem) >= 5 and stem[:5] in self._prefixes
 
