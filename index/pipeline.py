@@ -206,7 +206,7 @@ def _sync(collection: Any, sentences: Any, articles: list[Article], settings: Se
         forget(settings)  # stale from the first write on, even if this run dies before `refresh`
     _add_sentences(sentences, repair, wanted, settings)
     report.chunks_repaired = len(repair)
-    for batch in in_batches([row for row in orphans if row.rsplit(":", 1)[0] not in wanted]):
+    for batch in in_batches([row for row in orphans if chunk_of(row) not in wanted]):
         sentences.delete(ids=batch)
     moved = _moved_vectors(collection, new_ids, wanted, stored)  # same text at new offsets: no new pass
     report.chunks_reused = len(moved)
@@ -244,9 +244,9 @@ def _sentence_gaps(sentences: Any, stored: dict[str, dict[str, Any]]) -> tuple[l
     if sentences.count() == sum(expected.values()):
         return [], []
     rows = [row_id for row_id, _ in all_rows(sentences, include=[])]
-    have = Counter(row_id.rsplit(":", 1)[0] for row_id in rows)
+    have = Counter(chunk_of(row_id) for row_id in rows)
     missing = [cid for cid, n in expected.items() if have.get(cid, 0) < n]
-    return missing, [row for row in rows if row.rsplit(":", 1)[0] not in expected]
+    return missing, [row for row in rows if chunk_of(row) not in expected]
 
 
 def _moved_vectors(collection: Any, new_ids: list[str], wanted: dict[str, tuple[str, dict[str, Any]]],
@@ -308,6 +308,11 @@ def sentence_ids(chunk_id: str, meta: dict[str, Any]) -> list[str]:
     return [f"{chunk_id}:{i}" for i in range(len(json.loads(meta["sentences"])))]
 
 
+def chunk_of(row_id: str) -> str:
+    """The chunk ID of a sentence row ID. Example: chunk_of("ab12:3") == "ab12"."""
+    return row_id.rsplit(":", 1)[0]
+
+
 def _add_sentences(sentences: Any, new_ids: list[str], wanted: dict[str, tuple[str, dict[str, Any]]],
                    settings: Settings, known: dict[str, Any] | None = None) -> None:
     """Write the sentence rows of `new_ids`, with their vectors from `known` (pooled in their chunk's pass) or
@@ -319,7 +324,7 @@ def _add_sentences(sentences: Any, new_ids: list[str], wanted: dict[str, tuple[s
     rows = [r for cid in new_ids for r in sentence_rows(cid, *wanted[cid])]
     embedder = _embedder(settings)
     if settings.sentence_vectors == "pooled" and hasattr(embedder, "embed_spans"):
-        missing = list(dict.fromkeys(r[0].rsplit(":", 1)[0] for r in rows if r[0] not in known))  # reused, repaired
+        missing = list(dict.fromkeys(chunk_of(r[0]) for r in rows if r[0] not in known))  # reused, repaired chunks
         known.update(_chunk_pass(embedder, missing, wanted)[1] if missing else {})
     by_text: dict[str, list[tuple[str, str]]] = {}
     for r in rows:
