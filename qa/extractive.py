@@ -8,7 +8,6 @@ sentences answer it at all from `qa.abstain` (evidence, not one cosine).
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,12 +16,11 @@ from index.dates import month_days, relative_dates, relative_days
 from qa.abstain import abstention, why_abstain
 from qa.conflicts import Claim, claims, disagree
 from qa.question import PHOTO, RECENT, SEVERAL, YEAR, fits, fits_near, own_terms, question_kind
-from qa.retrieve import Sentence, same_passage
+from qa.retrieve import Sentence, is_credit, same_passage
 from qa.schema import Answer, Citation, Passage
 from qa.terms import Rarity, terms
 
 MAX_SENTENCES = 3
-CREDIT = re.compile(r"\W*(?:photo|image|picture|file photo)s?\s*(?:by|:|credit)", re.I)
 # Weights of the answer score, tuned by hand on eval/dev.jsonl (not on eval/questions.jsonl, which
 # measures them).
 W_DENSE, W_LEXICAL, W_TYPE, W_RANK = 0.55, 0.35, 0.12, 0.02
@@ -137,7 +135,7 @@ def _part_ranking(text: str, vec: np.ndarray, sentences: list[Sentence], rarity:
 def _answer_like(s: Sentence) -> bool:
     """A sentence that can answer: not the headline, not a fragment, not a credit ("| Photo by X/AP")."""
     return (len(s.text.split()) >= 4 and s.text.strip() != s.meta.get("title", "").strip()
-            and not CREDIT.match(s.text))
+            and not is_credit(s.text))
 
 
 def _score(s: Sentence, qvec: np.ndarray, wanted: list[str], kind: str, rarity: Rarity, years: set[str],

@@ -50,6 +50,15 @@ def is_caption(text: str, start: int, end: int) -> bool:
     return bool(_PHOTO_CREDIT.search(text[line_start : line_end if line_end >= 0 else len(text)]))
 
 
+def is_credit(sentence: str) -> bool:
+    """Is the sentence itself a photo credit (nothing but a word before the credit)?
+
+    Example: "| Photo by Lefteris Pitarakis/AP" -> True; "Putin at the Kremlin. File Photo: AFP" -> False.
+    """
+    m = _PHOTO_CREDIT.search(sentence)
+    return m is not None and len(sentence[: m.start()].split()) <= 1
+
+
 @dataclass
 class Hit:
     """A retrieved chunk; `also` holds the same passage found in other articles."""
