@@ -15,7 +15,7 @@ import numpy as np
 from index.dates import month_days, relative_dates, relative_days
 from qa.abstain import abstention, why_abstain
 from qa.conflicts import Claim, claims, disagree
-from qa.question import PHOTO, RECENT, SEVERAL, YEAR, fits, fits_near, own_terms, question_kind
+from qa.question import ABOUT_TIME, PHOTO, RECENT, SEVERAL, YEAR, fits, fits_near, own_terms, question_kind
 from qa.retrieve import Sentence, is_credit, same_passage
 from qa.schema import Answer, Citation, Passage
 from qa.terms import Rarity, terms
@@ -77,9 +77,12 @@ def answer(question: str, qvec: np.ndarray, sentences: list[Sentence], rarity: R
     texts = [c.sentence.text for c in chosen]
     if why_abstain(question, kind, texts, coverage, chosen[0].dense, rarity, compound=bool(parts)):
         return abstention(question)
+    if kind == "when" and years and not parts and not _in_years(chosen, years):
+        return abstention(question)  # "When did they meet in 2022?" answered only by dates of 2021
     chosen = chosen if recent else _readable(chosen)  # "last": the latest first
     # Two events' dates ("between A and B", "before or after"): their difference is the answer, not a conflict.
-    clash = None if parts and kind == "when" else _conflict(chosen, scored, set(wanted))
+    timely = bool(ABOUT_TIME.search(question))
+    clash = None if parts and kind == "when" else _conflict(chosen, scored, set(wanted), timely)
     if clash and parts and not _about_any(clash, answers_of_parts):
         clash = None  # a compound question: a disagreement counts when it is about a part's answer
     if clash is None:
@@ -88,7 +91,8 @@ def answer(question: str, qvec: np.ndarray, sentences: list[Sentence], rarity: R
     if kind == "when" and mine is chosen[0]:
         chosen = []  # the date asked for, and the other source's date: nothing else
     keep = [c for c in chosen if c is not mine and not same_passage(c.sentence.text, other.sentence.text)]
-    chosen = [*keep[: MAX_SENTENCES - 2], mine]  # the two disagreeing sentences come last, in this order
+    keep = sorted(sorted(keep, key=lambda c: -c.score)[: MAX_SENTENCES - 2], key=keep.index)  # the best, in order
+    chosen = [*keep, mine]  # the two disagreeing sentences come last, in this order
     what = "date" if ours.kind == "date" else "number"
     note = (f"{mine.sentence.source} gives the {what} as {ours.text}; "
             f"{other.sentence.source} gives {theirs.text}")
@@ -147,6 +151,8 @@ def _score(s: Sentence, qvec: np.ndarray, wanted: list[str], kind: str, rarity: 
         known = [t for t in own if rarity.known(t)]  # "anything" is in no article: it weighs nothing here
         lexical = (1 - OWN_SHARE) * lexical + OWN_SHARE * rarity.coverage(known, set(terms(s.text)))
     typed = fits_near(kind, s.text, wanted) if kind == "when" else float(fits(kind, s.text))
+    if kind == "when" and years and not _years_of(s) & years:
+        typed = 0.0  # "When did they speak in 2022?": a date of 2016 is not the kind of answer asked for
     score = W_DENSE * dense + W_LEXICAL * lexical + W_TYPE * typed + W_RANK / (1 + s.chunk_rank)
     if years and s.meta.get("date", "")[:4] in years:
         score += W_YEAR  # "What happened in 2022?": articles of that year first
@@ -168,6 +174,22 @@ def _newest_first(scored: list[Scored]) -> list[Scored]:
     dated = sorted((x for x in lead if x.dense >= top * RECENT_BAND and _event_date(x.sentence)),
                    key=lambda x: _event_date(x.sentence) or dt.date.min, reverse=True)
     return dated[:1] + [x for x in scored if x not in dated[:1] and x in lead] + [x for x in scored if x not in lead]
+
+
+def _in_years(chosen: list[Scored], years: set[str]) -> bool:
+    """Does a chosen sentence that holds a date place it in one of `years`? True when none holds a date."""
+    dated = [c.sentence for c in chosen if fits("when", c.sentence.text)]
+    return not dated or any(_years_of(s) & years for s in dated)
+
+
+def _years_of(s: Sentence) -> set[str]:
+    """The years of the dates a sentence names, read against its article's date ("on Sunday", "last year")."""
+    published = _published(s)
+    out = set(YEAR.findall(s.text))
+    if published:
+        out |= {str(d.year) for d in month_days(s.text, published)}
+        out |= {y for _, value in relative_dates(s.text, published) for y in YEAR.findall(value)}
+    return out
 
 
 def _event_date(s: Sentence) -> dt.date | None:
@@ -207,12 +229,14 @@ def _about_any(clash: tuple[Scored, Claim, Scored, Claim], answers: list[Scored]
     return any(x.sentence.text in (clash[0].sentence.text, clash[2].sentence.text) for x in answers)
 
 
-def _conflict(chosen: list[Scored], scored: list[Scored], about: set[str]
+def _conflict(chosen: list[Scored], scored: list[Scored], about: set[str], timely: bool
               ) -> tuple[Scored, Claim, Scored, Claim] | None:
     """Two sources that state a different date or number for an event the question names
-    (see qa.conflicts); the chosen sentences are tried first."""
+    (see qa.conflicts); the chosen sentences are tried first. Dates count only for a question
+    about time (`timely`): "Why hasn't Turkey got hold of him?" is not answered by a dispute over a date."""
     pool = _unique_by_text([*chosen, *scored[:CONFLICT_DEPTH]])
-    stated = [(x, c) for x in pool for c in claims(x.sentence.text, _published(x.sentence)) if c.event & about]
+    stated = [(x, c) for x in pool for c in claims(x.sentence.text, _published(x.sentence))
+              if c.event & about and (timely or c.kind != "date")]
     for i, (mine, ours) in enumerate(stated):
         for other, theirs in stated[i + 1:]:
             if other.sentence.source != mine.sentence.source and disagree(ours, theirs, about):

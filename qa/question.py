@@ -17,6 +17,9 @@ PHOTO = re.compile(r"\b(photo\w*|picture\w*|pictured|caption\w*|image\w*)\b", re
 SEVERAL = re.compile(r"\b(both|each|reports|articles|accounts|coverage|sources|compared?)\b", re.I)
 RECENT = re.compile(r"\b(last|latest|most recent(ly)?|recently|newest)\b", re.I)
 YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+# A question about time, beyond "when": "closer in time", "still in effect when", "how many weeks separated".
+ABOUT_TIME = re.compile(r"\b(when|dates?|days?|weeks?|months?|years?|time|before|after|earlier|later|first|since|"
+                        r"until|still|closer|sooner|ago)\b", re.I)
 # "At what time of day did they speak?" asks for an hour or a part of the day, not a date.
 CLOCK_QUESTION = re.compile(r"\b(?:what|which) time\b|\bwhat hour\b|\btime of (?:the )?day\b", re.I)
 CLOCK = re.compile(r"\b\d{1,2}(?:[:.]\d\d)?\s*(?:a\.?m\b|p\.?m\b|GMT\b|local time\b|o'clock\b)|"

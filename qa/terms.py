@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 import threading
@@ -77,6 +78,9 @@ def _kin() -> dict[str, set[str]]:
     return out
 
 
+LIKE_SUFFIX = 3  # known_like: letters a word may differ by at its end
+
+
 class Rarity:
     """Inverse document frequency of stems over a set of passages."""
 
@@ -86,7 +90,7 @@ class Rarity:
         for p in passages:
             self.n += 1
             self.df.update(set(terms(p)))
-        self._prefixes = {s[:5] for s in self.df if len(s) >= 5}
+        self._sorted: list[str] | None = None  # the known stems in order, made on first need (known_like)
 
     @classmethod
     def from_counts(cls, df: dict[str, int], n: int) -> Rarity:
@@ -94,7 +98,6 @@ class Rarity:
         rarity = cls(())
         rarity.df.update(df)
         rarity.n = n
-        rarity._prefixes = {s[:5] for s in rarity.df if len(s) >= 5}
         return rarity
 
     def idf(self, stem: str) -> float:
@@ -104,11 +107,17 @@ class Rarity:
         return stem in self.df
 
     def known_like(self, stem: str) -> bool:
-        """Known, or a known stem shares its first five letters ("syrian" ~ "syria"), or names the same
-        country ("chines" ~ "china", "american" ~ "us")."""
+        """Known, or a known stem shares all but its last three letters, five at least ("syrian" ~
+        "syria", not "interpret" ~ "intern"), or names the same country ("chines" ~ "china", "american" ~ "us")."""
         if stem in self.df or any(kin in self.df for kin in _kin().get(stem, ())):
             return True
-        return len(stem) >= 5 and stem[:5] in self._prefixes
+        if len(stem) < 5:
+            return False
+        if self._sorted is None:
+            self._sorted = sorted(self.df)
+        head = stem[: max(5, len(stem) - LIKE_SUFFIX)]
+        at = bisect.bisect_left(self._sorted, head)
+        return at < len(self._sorted) and self._sorted[at].startswith(head)
 
     def coverage(self, wanted: list[str], present: set[str]) -> float:
         """Share of the wanted stems' weight found in `present`. Example: (["a","b"], {"a"}) -> ~0.5."""

@@ -173,6 +173,7 @@ def test_questions_about_names_no_article_contains_abstain(engine, question: str
         ("Which came later: the annexation of Crimea or the S-400 purchase?", None),  # a verb
         ("Which cleric has Washington been reluctant to hand over?", None),  # known
         ("In which hotel did Erdogan stay in St Petersburg?", "hotel"),
+        ("Who acted as interpreter during the talks at the Constantine Palace?", "interpreter"),  # not "intern..."
     ],
 )
 def test_questions_asking_for_a_thing_no_article_mentions_abstain(engine, question: str, focus: str | None) -> None:  # type: ignore[no-untyped-def]
@@ -402,3 +403,41 @@ def test_a_time_of_day_question_needs_an_hour_or_part_of_the_day(text: str, expe
 
 def test_a_time_of_day_question_the_articles_cannot_answer_abstains(engine) -> None:  # type: ignore[no-untyped-def]
     assert engine.ask("At what time of day did the leaders hold their New Year's phone call?").abstained
+
+
+def test_a_word_is_known_by_a_known_word_differing_only_at_its_end() -> None:
+    from qa.terms import Rarity, terms
+
+    rarity = Rarity(["Syria and international relations"])
+    assert rarity.known_like(terms("Syrian")[0])  # "syria" + "n"
+    assert rarity.known_like(terms("internationally")[0])
+    assert not rarity.known_like(terms("interpreter")[0])  # shares only "inter" with "international"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("When did Putin and Erdogan meet in Sochi in 2021?", "Sept. 29, 2021"),
+        ("When did Putin and Erdogan meet in Sochi in 2022?", None),  # the articles date it 2021 only
+    ],
+)
+def test_a_when_question_naming_a_year_is_answered_by_a_date_of_that_year(engine, question: str,  # type: ignore[no-untyped-def]
+                                                                          expected: str | None) -> None:
+    answer = engine.ask(question)
+    assert answer.abstained is (expected is None)
+    assert expected is None or expected in answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "disputed"),
+    [
+        ("How did Putin react to the coup attempt?", False),  # the sources' dates of the coup differ: not asked
+        ("When did the coup attempt take place?", True),
+    ],
+)
+def test_a_disagreement_over_a_date_is_told_only_when_the_question_is_about_time(engine, question: str,  # type: ignore[no-untyped-def]
+                                                                                disputed: bool) -> None:
+    answer = engine.ask(question)
+    assert bool(answer.conflicts) is disputed
+    if not disputed:
+        assert "different date" not in answer.text
