@@ -25,7 +25,7 @@ MAX_SENTENCES = 3
 # measures them).
 W_DENSE, W_LEXICAL, W_TYPE, W_RANK = 0.55, 0.35, 0.12, 0.02
 W_YEAR = 0.08  # a question naming a year prefers articles published that year
-W_CAPTION = 0.10  # a photo caption answers only what the question asks about the photo
+W_CAPTION = 0.10  # a photo caption answers what the question asks about the photo, and only that
 KEEP_RATIO = 0.80  # a further sentence must score at least this share of the best one,
 GAIN_RATIO, MIN_GAIN = 0.50, 0.10  # or this share, when it adds this much of the question's weight
 PART_RATIO = KEEP_RATIO  # a sub-question's runner-up must score this share of its best sentence
@@ -156,8 +156,8 @@ def _score(s: Sentence, qvec: np.ndarray, wanted: list[str], kind: str, rarity: 
     score = W_DENSE * dense + W_LEXICAL * lexical + W_TYPE * typed + W_RANK / (1 + s.chunk_rank)
     if years and s.meta.get("date", "")[:4] in years:
         score += W_YEAR  # "What happened in 2022?": articles of that year first
-    if s.caption and not photo:
-        score -= W_CAPTION
+    if s.caption:
+        score += W_CAPTION if photo else -W_CAPTION  # "Where was the photo taken?" asks a caption
     return Scored(s, score, dense, lexical, stems)
 
 

@@ -222,7 +222,7 @@ def test_photo_captions_are_found_and_answer_only_questions_about_the_photo() ->
 
     from qa import extractive
     from qa.retrieve import Sentence, is_caption
-    from qa.terms import Rarity
+    from qa.terms import Rarity, terms
 
     text = ("Putin and Erdogan at the Kremlin in Moscow on March 5, 2020. File Photo: AFP\n"
             "Erdogan met Putin in Moscow on March 5, 2020.\n")
@@ -238,6 +238,11 @@ def test_photo_captions_are_found_and_answer_only_questions_about_the_photo() ->
 
     assert quoted("When did Putin and Erdogan meet in Moscow?") == [prose.text]
     assert caption.text in quoted("When was the photo of Putin and Erdogan in Moscow taken?")
+    further = np.array([0.6, 0.4, 0.4, 0.57], dtype=np.float32)  # the prose a little closer in meaning:
+    caption.vector = further / np.linalg.norm(further)  # the caption still ranks first for the photo question
+    wanted = terms("Where was the photo of Putin and Erdogan taken?")
+    first = max([caption, prose], key=lambda s: extractive._score(s, vec, wanted, "where", rarity, set(), True).score)
+    assert first is caption
 
 
 def _sentence(text: str, vector: list[float], position: int = 0):  # type: ignore[no-untyped-def]
