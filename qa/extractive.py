@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.dates import month_days, relative_dates, relative_days
+from index.dates import MONTHS, month_days, relative_dates, relative_days
 from qa.abstain import abstention, why_abstain
 from qa.conflicts import Claim, claims, disagree
-from qa.question import ABOUT_TIME, PHOTO, RECENT, SEVERAL, YEAR, fits, fits_near, own_terms, question_kind
+from qa.question import ABOUT_TIME, BARE_MONTH, PHOTO, RECENT, SEVERAL, YEAR, fits, fits_near, own_terms, question_kind
 from qa.retrieve import Sentence, is_credit, same_passage
 from qa.schema import Answer, Citation, Passage
 from qa.terms import Rarity, terms
@@ -189,6 +189,9 @@ def _years_of(s: Sentence) -> set[str]:
     if published:
         out |= {str(d.year) for d in month_days(s.text, published)}
         out |= {y for _, value in relative_dates(s.text, published) for y in YEAR.findall(value)}
+        for m in BARE_MONTH.finditer(s.text):  # "in November", in August 2016: the latest November, 2015
+            month = MONTHS[m.group(1).lower()]
+            out.add(str(published.year if month <= published.month else published.year - 1))
     return out
 
 
