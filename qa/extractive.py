@@ -77,8 +77,6 @@ def answer(question: str, qvec: np.ndarray, sentences: list[Sentence], rarity: R
     texts = [c.sentence.text for c in chosen]
     if why_abstain(question, kind, texts, coverage, chosen[0].dense, rarity, compound=bool(parts)):
         return abstention(question)
-    if kind == "when" and years and not parts and not _in_years(chosen, years):
-        return abstention(question)  # "When did they meet in 2022?" answered only by dates of 2021
     chosen = chosen if recent else _readable(chosen)  # "last": the latest first
     # Two events' dates ("between A and B", "before or after"): their difference is the answer, not a conflict.
     timely = bool(ABOUT_TIME.search(question))
@@ -174,12 +172,6 @@ def _newest_first(scored: list[Scored]) -> list[Scored]:
     dated = sorted((x for x in lead if x.dense >= top * RECENT_BAND and _event_date(x.sentence)),
                    key=lambda x: _event_date(x.sentence) or dt.date.min, reverse=True)
     return dated[:1] + [x for x in scored if x not in dated[:1] and x in lead] + [x for x in scored if x not in lead]
-
-
-def _in_years(chosen: list[Scored], years: set[str]) -> bool:
-    """Does a chosen sentence that holds a date place it in one of `years`? True when none holds a date."""
-    dated = [c.sentence for c in chosen if fits("when", c.sentence.text)]
-    return not dated or any(_years_of(s) & years for s in dated)
 
 
 def _years_of(s: Sentence) -> set[str]:

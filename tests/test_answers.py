@@ -423,16 +423,14 @@ def test_a_word_is_known_by_a_known_word_differing_only_at_its_end() -> None:
     ("question", "expected"),
     [
         ("When did Putin and Erdogan meet in Sochi in 2021?", "Sept. 29, 2021"),
-        ("When did Putin and Erdogan meet in Sochi in 2022?", None),  # the articles date it 2021 only
+        ("When did Putin and Erdogan speak in 2022?", "discussed Turkey-Russia relations"),  # not only 2016's calls
         ("When did Putin refuse to meet Erdogan in Paris in 2015?", "in Paris in November"),  # of an August 2016 article
-        ("When did Putin refuse to meet Erdogan in Paris in 2016?", None),
     ],
 )
 def test_a_when_question_naming_a_year_is_answered_by_a_date_of_that_year(engine, question: str,  # type: ignore[no-untyped-def]
-                                                                          expected: str | None) -> None:
+                                                                          expected: str) -> None:
     answer = engine.ask(question)
-    assert answer.abstained is (expected is None)
-    assert expected is None or expected in answer.text
+    assert not answer.abstained and expected in answer.text
 
 
 @pytest.mark.parametrize(
