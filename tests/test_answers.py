@@ -424,7 +424,7 @@ def test_a_word_is_known_by_a_known_word_differing_only_at_its_end() -> None:
     [
         ("When did Putin and Erdogan meet in Sochi in 2021?", "Sept. 29, 2021"),
         ("When did Putin and Erdogan speak in 2022?", "discussed Turkey-Russia relations"),  # not only 2016's calls
-        ("When did Putin refuse to meet Erdogan in Paris in 2015?", "in Paris in November"),  # of an August 2016 article
+        ("When did Putin refuse to meet Erdogan in Paris in 2015?", "in Paris in November"),  # an August 2016 text
     ],
 )
 def test_a_when_question_naming_a_year_is_answered_by_a_date_of_that_year(engine, question: str,  # type: ignore[no-untyped-def]
