@@ -34,6 +34,9 @@ _MONTH = (
 FULL_DATE = re.compile(rf"\b{_MONTH} (\d{{1,2}}), (\d{{4}})\b")  # March 5, 2020
 MONTH_DAY = re.compile(rf"\b{_MONTH} (\d{{1,2}})(?:st|nd|rd|th)?\b(?!,? \d{{4}})")  # July 15
 MONTH_YEAR = re.compile(rf"\b{_MONTH} (\d{{4}})\b")  # November 2015
+# A month named without a day or a year: "refused a meeting ... in November".
+BARE_MONTH = re.compile(r"\b(?:in|since|until|by|early|late|mid-?)\s+(January|February|March|April|May|June|July|"
+                        r"August|September|October|November|December)\b(?!\s*\d)")
 WEEKDAY = re.compile(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
 _DATELINE = re.compile(r"^News (\d{1,2}) ([A-Z][a-z]{2}) (\d{2})$", re.M)
 _URL_DATE = re.compile(r"https?://\S*?/(\d{2})(\d{2})(20\d{2})\b|https?://\S*?/(20\d{2})/(\d{2})/(\d{2})/")
@@ -192,6 +195,22 @@ def month_days(sentence: str, published: dt.date) -> list[dt.date]:
             d = _safe(published.year - 1, month, day)
         if d:
             out.append(d)
+    return out
+
+
+def years_named(sentence: str, published: dt.date | None) -> set[int]:
+    """The years of the dates a sentence names, read against its article's date: a year, a day
+    ("on Sunday", "June 27"), a relative date ("last year") or a month alone ("in November": the latest
+    November not after `published`).
+
+    Example: years_named("He refused a meeting in Paris in November", date(2016, 8, 9)) == {2015}
+    """
+    out = {int(y) for y in re.findall(r"\b(?:19|20)\d\d\b", sentence)}
+    if published:
+        out |= {d.year for d in month_days(sentence, published)}
+        out |= {int(y) for _, value in relative_dates(sentence, published) for y in re.findall(r"\b\d{4}\b", value)}
+        months = (MONTHS[m.group(1).lower()] for m in BARE_MONTH.finditer(sentence))
+        out |= {published.year if month <= published.month else published.year - 1 for month in months}
     return out
 
 

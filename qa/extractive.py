@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.dates import MONTHS, month_days, relative_dates, relative_days
+from index.dates import month_days, relative_dates, relative_days, years_named
 from qa.abstain import abstention, why_abstain
 from qa.conflicts import Claim, claims, disagree
-from qa.question import ABOUT_TIME, BARE_MONTH, PHOTO, RECENT, SEVERAL, YEAR, fits, fits_near, own_terms, question_kind
+from qa.question import ABOUT_TIME, PHOTO, RECENT, SEVERAL, YEAR, fits, fits_near, own_terms, question_kind
 from qa.retrieve import Sentence, is_credit, same_passage
 from qa.schema import Answer, Citation, Passage
 from qa.terms import Rarity, terms
@@ -149,7 +149,7 @@ def _score(s: Sentence, qvec: np.ndarray, wanted: list[str], kind: str, rarity: 
         known = [t for t in own if rarity.known(t)]  # "anything" is in no article: it weighs nothing here
         lexical = (1 - OWN_SHARE) * lexical + OWN_SHARE * rarity.coverage(known, set(terms(s.text)))
     typed = fits_near(kind, s.text, wanted) if kind == "when" else float(fits(kind, s.text))
-    if kind == "when" and years and not _years_of(s) & years:
+    if kind == "when" and years and not {str(y) for y in years_named(s.text, _published(s))} & years:
         typed = 0.0  # "When did they speak in 2022?": a date of 2016 is not the kind of answer asked for
     score = W_DENSE * dense + W_LEXICAL * lexical + W_TYPE * typed + W_RANK / (1 + s.chunk_rank)
     if years and s.meta.get("date", "")[:4] in years:
@@ -172,19 +172,6 @@ def _newest_first(scored: list[Scored]) -> list[Scored]:
     dated = sorted((x for x in lead if x.dense >= top * RECENT_BAND and _event_date(x.sentence)),
                    key=lambda x: _event_date(x.sentence) or dt.date.min, reverse=True)
     return dated[:1] + [x for x in scored if x not in dated[:1] and x in lead] + [x for x in scored if x not in lead]
-
-
-def _years_of(s: Sentence) -> set[str]:
-    """The years of the dates a sentence names, read against its article's date ("on Sunday", "last year")."""
-    published = _published(s)
-    out = set(YEAR.findall(s.text))
-    if published:
-        out |= {str(d.year) for d in month_days(s.text, published)}
-        out |= {y for _, value in relative_dates(s.text, published) for y in YEAR.findall(value)}
-        for m in BARE_MONTH.finditer(s.text):  # "in November", in August 2016: the latest November, 2015
-            month = MONTHS[m.group(1).lower()]
-            out.add(str(published.year if month <= published.month else published.year - 1))
-    return out
 
 
 def _event_date(s: Sentence) -> dt.date | None:

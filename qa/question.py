@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import re
 
-from index.dates import FULL_DATE, MONTH_DAY, MONTH_YEAR, MONTHS, WEEKDAY
+from index.dates import BARE_MONTH, FULL_DATE, MONTH_DAY, MONTH_YEAR, MONTHS, WEEKDAY
 from qa.terms import terms
 
 KINDS = ("clock", "when", "duration", "number", "name", "body", "who", "where", "other")
-# A month named without a day or a year: "refused a meeting ... in November".
-BARE_MONTH = re.compile(r"\b(?:in|since|until|by|early|late|mid-?)\s+(January|February|March|April|May|June|July|"
-                        r"August|September|October|November|December)\b(?!\s*\d)")
 DATE_PATTERNS = (FULL_DATE, MONTH_DAY, MONTH_YEAR, WEEKDAY, BARE_MONTH)
 PHOTO = re.compile(r"\b(photo\w*|picture\w*|pictured|caption\w*|image\w*)\b", re.I)
 SEVERAL = re.compile(r"\b(both|each|reports|articles|accounts|coverage|sources|compared?)\b", re.I)

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from index.dates import month_days, relative_dates, stated_date
+from index.dates import month_days, relative_dates, stated_date, years_named
 from index.load import load_folder
 from index.pipeline import date_articles, parse
 from tests.conftest import ARTICLES
@@ -42,6 +42,14 @@ def test_dates_without_a_year_take_the_articles_year() -> None:
     # A month-day later in the year than publication happened the year before.
     assert month_days("since December 3", dt.date(2022, 1, 2)) == [dt.date(2021, 12, 3)]
     assert month_days("on March 5, 2020", dt.date(2022, 1, 2)) == [dt.date(2020, 3, 5)]
+
+
+def test_the_years_a_sentence_names_are_read_against_its_article() -> None:
+    published = dt.date(2016, 8, 9)
+    assert years_named("He refused a meeting in Paris in November", published) == {2015}  # a month alone
+    assert years_named("Relations soured last year, after June 27", published) == {2015, 2016}
+    assert years_named("They met in Sochi, Sept. 29, 2021.", None) == {2021}
+    assert years_named("It may rain", published) == set()
 
 
 @pytest.mark.parametrize(
