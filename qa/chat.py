@@ -13,9 +13,10 @@ history ("When did Turkey join NATO?") is searched as it is.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from qa.errors import QuestionError
 from qa.schema import Answer
 from qa.terms import STOP
 
@@ -72,6 +73,44 @@ class Chat:
         last_question, last = self.turns[-1]
         carried = topic_words(last.resolved_question or last_question, exclude=question)
         return f"{question} ({' '.join(carried)})" if carried else question
+
+
+def turns_from(history: Sequence[object]) -> list[tuple[str, Answer]]:
+    """The turns of a conversation kept by the caller (the HTTP API is stateless): each item the
+    question asked (a string) or the answer given to it (a dict, as `Answer.to_dict()` and `/chat`
+    return it). Nothing is answered again: a follow-up needs only the earlier questions and answers.
+
+    Example: turns_from(["What did Putin criticise Kyiv for?"]) -> [("What did Putin criticise Kyiv for?", <Answer "">)]
+    """
+    from qa.engine import check_question
+
+    if not isinstance(history, (list, tuple)):
+        raise QuestionError(f"The history must be a list of earlier turns, not {type(history).__name__}.")
+    turns = []
+    for n, item in enumerate(history, start=1):
+        if isinstance(item, str):
+            question, answer = item, Answer(text="", citations=[], abstained=False, mode="extractive")
+        elif isinstance(item, dict) and isinstance(item.get("question"), str):
+            question = item["question"]
+            answer = Answer(text=str(item.get("text") or ""), citations=[], abstained=bool(item.get("abstained")),
+                            mode=str(item.get("mode") or "extractive"), question=question,
+                            resolved_question=str(item.get("resolved_question") or ""))
+        else:
+            raise QuestionError(
+                f"History item {n} is {_shown(item)}: give each earlier turn as the question asked (a string) "
+                "or as the answer returned for it (a dict with its 'question' and 'text')."
+            )
+        try:
+            question = check_question(question)
+        except QuestionError as e:
+            raise QuestionError(f"History item {n}: {e}") from None
+        turns.append((question, answer))
+    return turns
+
+
+def _shown(item: object) -> str:
+    text = repr(item)
+    return f"{text[:60]}… ({type(item).__name__})" if len(text) > 60 else f"{text} ({type(item).__name__})"
 
 
 def leans_on_history(question: str) -> bool:

@@ -7,14 +7,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qa import cite, extractive, guard, prompt
 from qa.abstain import abstention
-from qa.chat import Chat
+from qa.chat import Chat, turns_from
 from qa.config import Settings, settings_from_env
 from qa.corpus import open_corpus
 from qa.errors import ConfigError, IndexMissing, LLMError, QuestionError
@@ -129,9 +129,13 @@ class Engine:
         except QuestionError:
             return None
 
-    def chat(self) -> Chat:
-        """A conversation: follow-up questions are resolved against its history."""
-        return Chat(self)
+    def chat(self, history: Sequence[object] = ()) -> Chat:
+        """A conversation: follow-up questions are resolved against its history.
+
+        `history` continues a conversation kept elsewhere: the earlier questions (strings) or the
+        answers given to them (dicts, as `Answer.to_dict()` returns them); see `qa.chat.turns_from`.
+        """
+        return Chat(self, turns_from(history))
 
     def _find(self, question: str, resolved: str | None) -> Found:
         """Retrieve for the question, and the offline answer (the fallback, and a conflict detector)."""

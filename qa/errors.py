@@ -8,7 +8,7 @@
      │    ├── IndexMismatch built with another model or chunking: re-index
      │    └── IndexBusy     another `qa index` holds the writer lock
      ├── QuestionError      the question cannot be asked (empty, too long)
- ├── UploadError        an uploaded file cannot become an article (type, size, content)
+     ├── UploadError        an uploaded file cannot become an article (type, size, content)
      └── LLMError           the LLM endpoint failed; the engine falls back to offline answers
 
 Only the CLI and the UI turn these into text for people.

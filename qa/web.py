@@ -3,7 +3,8 @@
     python ui.py        # or `qa serve`; http://127.0.0.1:7860 unless QA_HOST / QA_PORT say otherwise
 
 One engine serves every browser session; each session keeps its own conversation (`gr.State`).
-`/chat` is the API: `gradio_client.Client(url).predict(question, api_name="/chat")` -> Answer dict.
+`/chat` is the API: `gradio_client.Client(url).predict(question, api_name="/chat")` -> Answer dict; a follow-up
+passes the earlier turns too: `predict(question, [first_answer], api_name="/chat")`.
 """
 
 from __future__ import annotations
@@ -145,10 +146,11 @@ def respond(service: Service, question: str, messages: Messages, turns: Turns) -
         yield messages, gr.skip(), turns, question
 
 
-def api_answer(service: Service, question: str) -> dict[str, Any]:
-    """One question without history: the Answer as a dict (text, citations, abstained, ...)."""
+def api_answer(service: Service, question: str, history: list[Any] | None = None) -> dict[str, Any]:
+    """One question, after the earlier turns of its conversation if any: the Answer as a dict (text,
+    citations, abstained, ...). The caller keeps the conversation: see `qa.chat.turns_from`."""
     try:
-        return service.current().ask(question).to_dict()
+        return service.current().chat(history or ()).ask(question).to_dict()
     except QAError as e:
         raise gr.Error(str(e), print_exception=False) from None
     except Exception:
@@ -195,9 +197,10 @@ def build(service: Service) -> gr.Blocks:
         files.upload(partial(upload, service), files, [added, table, status, files], api_visibility="private",
                      concurrency_limit=1)
 
-        def chat(question: str) -> dict[str, Any]:
-            """Answer one question from the articles: the answer text with [n] markers and its citations."""
-            return api_answer(service, question)
+        def chat(question: str, history: list[Any] | None = None) -> dict[str, Any]:
+            """Answer a question from the articles: the answer text with [n] markers and its citations.
+            For a follow-up, pass the earlier turns as `history`: the questions asked, or the answers returned."""
+            return api_answer(service, question, history)
 
         gr.api(chat, api_name="chat")
     return demo

@@ -6,7 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from qa.chat import leans_on_history, topic_words
+from qa.chat import leans_on_history, topic_words, turns_from
+from qa.errors import QuestionError
 from qa.schema import Answer
 
 
@@ -117,3 +118,30 @@ def test_qa_chat_in_the_terminal(settings) -> None:  # type: ignore[no-untyped-d
     assert "stalled" in done.stdout and "[1] 003_357cf64761681100.txt" in done.stdout
     assert "(new conversation)" in done.stdout
     assert done.stderr.count("\n") == 1 and "qa: The question has no words" in done.stderr  # one line, no trace
+
+
+def test_a_conversation_kept_by_the_caller_continues_from_its_questions_or_answers(engine) -> None:  # type: ignore[no-untyped-def]
+    chat = engine.chat()
+    first, kept = chat.ask("What did Putin criticise Kyiv for?"), chat.ask("How did Ankara respond to that?")
+    for history in ([first.to_dict()], ["What did Putin criticise Kyiv for?"], [first.to_dict(), kept.to_dict()]):
+        a = engine.chat(history).ask("And what did Erdogan say about it?")
+        assert "Putin" in a.resolved_question and "Kyiv" in a.resolved_question, (history, a.resolved_question)
+    # the last answer's resolved question ("How did Ankara respond to that? (Putin criticise Kyiv)") is what carries
+    assert "Ankara" in engine.chat([first.to_dict(), kept.to_dict()]).ask("And what did he say?").resolved_question
+    alone = "And what did Erdogan say about it?"
+    assert engine.chat([]).ask(alone).resolved_question == alone
+
+
+@pytest.mark.parametrize(
+    ("history", "message"),
+    [
+        ("What did Putin say?", r"The history must be a list of earlier turns, not str\."),
+        ([{"text": "an answer without its question"}], r"History item 1 is \{'text': .*\(dict\): give each earlier"),
+        (["fine", None], r"History item 2 is None \(NoneType\)"),
+        (["   "], r"History item 1: The question is empty\."),
+        (["x" * 2_001], r"History item 1: The question is 2,001 characters long"),
+    ],
+)
+def test_a_malformed_history_is_refused_saying_which_turn_and_why(history: object, message: str) -> None:
+    with pytest.raises(QuestionError, match=message):
+        turns_from(history)  # type: ignore[arg-type]

@@ -140,6 +140,31 @@ def test_the_python_client_gets_the_answer_with_citations(server: Server) -> Non
     assert text[cited["start"] : cited["end"]] == cited["quote"]
 
 
+def test_the_python_client_continues_a_conversation_by_passing_its_history(server: Server) -> None:
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    client = Client(server.url, verbose=False)
+    first = client.predict("Has Turkey ever applied to join the European Union?", api_name="/chat")
+    alone = client.predict("How has that bid gone since?", api_name="/chat")
+    for history in ([first], [first["question"]]):  # the answer /chat returned, or just the question asked
+        follow_up = client.predict("How has that bid gone since?", history, api_name="/chat")
+        assert "European Union" in follow_up["resolved_question"], follow_up
+        assert "stalled" in follow_up["text"] and follow_up["citations"][0]["source"] == "003_357cf64761681100.txt"
+    assert alone["resolved_question"] == "How has that bid gone since?"  # without the history: no topic carried
+    with pytest.raises(AppError, match=r"History item 2 is 42 \(int\): give each earlier turn as the question"):
+        client.predict("How has that bid gone since?", [first, 42], api_name="/chat")
+
+
+def test_the_readme_client_example_runs_as_printed(server: Server) -> None:
+    from tests.test_readme import python_example, run_example
+
+    run = run_example(python_example("gradio_client").replace("http://127.0.0.1:7860", server.url))
+    assert run.returncode == 0, run.stderr
+    assert "003_357cf64761681100.txt" in run.stdout  # the first answer's first source
+    assert "How has that bid gone since? (Turkey applied join European Union)" in run.stdout  # as the comment says
+
+
 def test_a_20000_character_question_is_refused_politely(server: Server) -> None:
     from gradio_client import Client
     from gradio_client.exceptions import AppError
