@@ -209,8 +209,6 @@ def years_named(sentence: str, published: dt.date | None) -> set[int]:
     if published:
         out |= {d.year for d in month_days(sentence, published)}
         out |= {int(y) for _, value in relative_dates(sentence, published) for y in re.findall(r"\b\d{4}\b", value)}
-        months = (MONTHS[m.group(1).lower()] for m in BARE_MONTH.finditer(sentence))
-        out |= {published.year if month <= published.month else published.year - 1 for month in months}
     return out
 
 
@@ -236,7 +234,8 @@ def relative_dates(sentence: str, published: dt.date) -> list[tuple[str, str]]:
     """Relative dates of a sentence read against the article's date, as (phrase, date) pairs.
 
     A weekday is the latest such day on or before publication; "last November" the latest
-    November before the month of publication. Example, published Thursday 2016-06-30:
+    November before the month of publication; "in November" the latest not after it.
+    Example, published Thursday 2016-06-30:
     relative_dates("Putin called on Wednesday, last month", ...) ==
         [("on Wednesday", "June 29, 2016"), ("last month", "May 2016")]
     """
@@ -264,8 +263,11 @@ def _relatives(sentence: str, published: dt.date) -> list[tuple[str, str, dt.dat
             when = published - dt.timedelta(days=back)
             value = _long(when)
         if value:
-            out.append((m.group(0), value, when))
-    return out
+            out.append((m.start(), m.group(0), value, when))
+    for m in BARE_MONTH.finditer(sentence):  # "in November": the latest November not after publication
+        n = MONTHS[m.group(1).lower()]
+        out.append((m.start(), m.group(0), f"{_month_name(n)} {published.year - (n > published.month)}", None))
+    return [(phrase, value, when) for _, phrase, value, when in sorted(out, key=lambda x: x[0])]
 
 
 def _relative_unit(which: str, unit: str, published: dt.date) -> str:

@@ -62,6 +62,9 @@ def test_the_years_a_sentence_names_are_read_against_its_article() -> None:
         ("Turkey shot down a jet last November.", dt.date(2016, 6, 30), [("last November", "November 2015")]),
         ("Relations soured last year.", dt.date(2016, 8, 9), [("last year", "2015")]),
         ("It happened in November 2015.", dt.date(2016, 8, 9), []),
+        ("Putin refused to meet him in Paris in November, then on Monday.", dt.date(2016, 8, 9),
+         [("in November", "November 2015"), ("on Monday", "August 8, 2016")]),  # a month alone: the latest
+        ("Talks began in August.", dt.date(2016, 8, 9), [("in August", "August 2016")]),  # ... not after publication
     ],
 )
 def test_relative_dates_are_read_against_the_article_date(sentence, published, expected) -> None:  # type: ignore[no-untyped-def]
