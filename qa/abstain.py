@@ -19,7 +19,7 @@ from qa.terms import STOP, Rarity, fold, terms
 ABSTAIN_TEXT = "The articles don't say. None of the indexed articles answers this question."
 # Abstain when the best sentences hold little of the question's weight AND are not close in
 # meaning: paraphrased questions have low word overlap, off-topic ones have both low.
-ABSTAIN_RULES = ((0.10, 0.58), (0.40, 0.40))  # (coverage below, cosine below) pairs
+ABSTAIN_RULES = ((0.10, 0.55), (0.40, 0.40))  # (coverage below, cosine below) pairs
 # Abstain when the sentences holding the answer's kind lack a rare name of the question ("meet in Hangzhou"):
 RARE_NAME_DF = 1  # a name in at most this many passages is specific to one event,
 NAME_PREFIX = 4  # and matches a word with the same first letters ("Turkish" ~ "Turkey", "Russian" ~ "Russia").

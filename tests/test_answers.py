@@ -63,12 +63,6 @@ def test_the_issue_examples(engine) -> None:  # type: ignore[no-untyped-def]
         assert refused.abstained and refused.citations == [] and "don't say" in refused.text
 
 
-def test_a_question_the_best_sentences_barely_hold_and_only_loosely_mean_abstains(engine) -> None:  # type: ignore[no-untyped-def]
-    # Its best sentences hold 9% of its weight (no "cancel", "visit", "August": a meeting refused in Paris); cosine 0.57
-    assert engine.ask("Why did Putin cancel his visit to Ankara in August 2016?").abstained
-    assert not engine.ask("Why did Putin refuse to meet Erdogan in Paris?").abstained
-
-
 def test_repeated_statement_is_one_citation_with_both_sources(engine) -> None:  # type: ignore[no-untyped-def]
     a = engine.ask("What did the Kremlin say about the New Year's greetings?")
     sources = {c.source for c in a.citations} | {p.source for c in a.citations for p in c.also}
