@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from qa.errors import QuestionError
+from qa.question import check_question
 from qa.schema import Answer
 from qa.terms import STOP
 
@@ -82,28 +83,23 @@ def turns_from(history: Sequence[object]) -> list[tuple[str, Answer]]:
 
     Example: turns_from(["What did Putin criticise Kyiv for?"]) -> [("What did Putin criticise Kyiv for?", <Answer "">)]
     """
-    from qa.engine import check_question
-
     if not isinstance(history, (list, tuple)):
         raise QuestionError(f"The history must be a list of earlier turns, not {type(history).__name__}.")
     turns = []
     for n, item in enumerate(history, start=1):
-        if isinstance(item, str):
-            question, answer = item, Answer(text="", citations=[], abstained=False, mode="extractive")
-        elif isinstance(item, dict) and isinstance(item.get("question"), str):
-            question = item["question"]
-            answer = Answer(text=str(item.get("text") or ""), citations=[], abstained=bool(item.get("abstained")),
-                            mode=str(item.get("mode") or "extractive"), question=question,
-                            resolved_question=str(item.get("resolved_question") or ""))
-        else:
+        kept = item if isinstance(item, dict) else {"question": item}
+        if not isinstance(kept.get("question"), str):
             raise QuestionError(
                 f"History item {n} is {_shown(item)}: give each earlier turn as the question asked (a string) "
                 "or as the answer returned for it (a dict with its 'question' and 'text')."
             )
         try:
-            question = check_question(question)
+            question = check_question(kept["question"])
         except QuestionError as e:
             raise QuestionError(f"History item {n}: {e}") from None
+        answer = Answer(text=str(kept.get("text") or ""), citations=[], abstained=bool(kept.get("abstained")),
+                        mode=str(kept.get("mode") or "extractive"), question=question,
+                        resolved_question=str(kept.get("resolved_question") or ""))
         turns.append((question, answer))
     return turns
 

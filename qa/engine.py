@@ -19,7 +19,7 @@ from qa.config import Settings, settings_from_env
 from qa.corpus import open_corpus
 from qa.errors import ConfigError, IndexMissing, LLMError, QuestionError
 from qa.prompt import Numbered
-from qa.question import parts_of
+from qa.question import check_question, parts_of
 from qa.retrieve import Retriever, Sentence
 from qa.schema import Answer
 from qa.threads import single_blas_thread
@@ -27,8 +27,6 @@ from qa.threads import single_blas_thread
 if TYPE_CHECKING:
     from qa.llm import LLM
 
-MAX_QUESTION_CHARS = 2000
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _LABEL = re.compile(r"^\s*(standalone )?question:\s*", re.I)  # "Standalone question: ..." -> "..."
 
 
@@ -208,23 +206,6 @@ def _holding(passages: list[Numbered], source: str, at: int) -> int | None:
 
 def _fallback(offline: Answer, e: LLMError) -> Answer:
     return replace(offline, notice=f"Offline answer, the LLM failed: {e}.")
-
-
-def check_question(question: str) -> str:
-    """The question cleaned of control characters, or a QuestionError saying what to fix."""
-    if not isinstance(question, str):
-        raise QuestionError("The question must be text.")
-    cleaned = _CONTROL.sub(" ", question).strip()
-    if not cleaned:
-        raise QuestionError("The question is empty. Type a question about the articles.")
-    if len(cleaned) > MAX_QUESTION_CHARS:
-        raise QuestionError(
-            f"The question is {len(cleaned):,} characters long; the limit is {MAX_QUESTION_CHARS:,}. "
-            "Ask a shorter question."
-        )
-    if not re.search(r"\w", cleaned):
-        raise QuestionError("The question has no words. Type a question about the articles.")
-    return cleaned
 
 
 def load(articles: str | Path | None = None, store: str | Path | None = None,

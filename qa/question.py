@@ -1,5 +1,5 @@
-"""Reading a question: the kind of answer it asks for, its sub-questions, and what an answer of
-that kind looks like in a sentence (a date, a count, a name...).
+"""Reading a question: whether it can be asked at all (`check_question`), the kind of answer it asks
+for, its sub-questions, and what an answer of that kind looks like in a sentence (a date, a count, a name...).
 
 The extractive answerer ranks sentences with these and `qa.abstain` checks the chosen ones.
 """
@@ -9,8 +9,11 @@ from __future__ import annotations
 import re
 
 from index.dates import BARE_MONTH, FULL_DATE, MONTH_DAY, MONTH_YEAR, MONTHS, WEEKDAY
+from qa.errors import QuestionError
 from qa.terms import terms
 
+MAX_QUESTION_CHARS = 2000
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 KINDS = ("clock", "when", "duration", "number", "name", "body", "who", "where", "other")
 DATE_PATTERNS = (FULL_DATE, MONTH_DAY, MONTH_YEAR, WEEKDAY, BARE_MONTH)
 PHOTO = re.compile(r"\b(photo\w*|picture\w*|pictured|caption\w*|image\w*)\b", re.I)
@@ -36,6 +39,23 @@ BODY_QUESTION = re.compile(r"\b(?:which|what)\s+(?:[\w'’-]+\s+)?(?:office|orga
 _LATER_WHEN = re.compile(r"\b(?:what|which|who|whom|whose|where|why|how)\b.*?\s(?P<when>when)\b", re.I)
 # A follow-up carries the previous question's words in a trailing parenthesis (qa.chat).
 _CARRIED = re.compile(r"\s*\([^()]*\)\s*$")
+
+
+def check_question(question: str) -> str:
+    """The question cleaned of control characters, or a QuestionError saying what to fix."""
+    if not isinstance(question, str):
+        raise QuestionError("The question must be text.")
+    cleaned = _CONTROL.sub(" ", question).strip()
+    if not cleaned:
+        raise QuestionError("The question is empty. Type a question about the articles.")
+    if len(cleaned) > MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"The question is {len(cleaned):,} characters long; the limit is {MAX_QUESTION_CHARS:,}. "
+            "Ask a shorter question."
+        )
+    if not re.search(r"\w", cleaned):
+        raise QuestionError("The question has no words. Type a question about the articles.")
+    return cleaned
 
 
 def question_kind(question: str) -> str:
