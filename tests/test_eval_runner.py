@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +17,7 @@ from eval.questions import load_questions
 from qa.cli import main
 from qa.config import PROJECT_DIR, Settings
 from qa.errors import ConfigError, LLMError
+from tests.fake_openai import FakeOpenAI, reply
 
 PICK = ("q001", "q021", "q041", "q054", "q063", "q074", "q088", "q094", "q123")  # each category, incl. 2-turn history
 
@@ -105,36 +106,15 @@ def test_qa_eval_runs_from_a_fresh_process() -> None:
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "absent-a.json" in bad.stderr
 
 
-class _FakeLLM(BaseHTTPRequestHandler):
-    """An OpenAI-compatible chat endpoint: 'YES' to faithfulness prompts, '4.5' to correctness prompts."""
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        prompt = json.dumps(body["messages"])
-        reply = "4.5\nMatches the reference." if "Reference Answer" in prompt else "YES"
-        data = json.dumps({
-            "id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": reply}}],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-        }).encode()  # fmt: skip
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def fake_llm() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeLLM)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
-    server.server_close()
+    """The tests' OpenAI-compatible server as a judge: '4.5' to correctness prompts, 'YES' to faithfulness ones."""
+    def verdict(request: dict[str, Any]) -> str:
+        return "4.5\nMatches the reference." if "Reference Answer" in json.dumps(request["messages"]) else "YES"
+
+    with FakeOpenAI() as server:
+        server.script(reply(verdict))
+        yield server.url
 
 
 def test_judge_metrics_through_llamaindex_evaluators(fake_llm: str) -> None:
@@ -157,9 +137,9 @@ def test_judge_needs_an_endpoint() -> None:
 
 
 def test_a_failing_judge_is_one_error_not_a_traceback() -> None:
-    closed = ThreadingHTTPServer(("127.0.0.1", 0), _FakeLLM)
-    url = f"http://127.0.0.1:{closed.server_address[1]}/v1"
-    closed.server_close()  # nothing listens there now
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}/v1"  # nothing listens there once closed
     questions = [q for q in load_questions(PROJECT_DIR / "eval" / "questions.jsonl") if q.id == "q021"]
     results = [{"id": "q021", "answer": "On June 30. [1]", "abstained": False, "resolved_question": "When?"}]
     llm = make_llm(Settings(openai_api_key="k", openai_base_url=url, llm_retries=0, llm_timeout=5))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -294,3 +296,36 @@ def test_cli_names_the_model_once_and_turns_a_bad_key_into_one_line(settings: Se
         "qa: Offline answer, the LLM failed: the API key was rejected: check OPENAI_API_KEY.",
     ]
     assert "June 30" in run.stdout and "Sources:" in run.stdout
+
+
+def test_qa_eval_scores_the_llm_answers_when_a_key_is_set(llm_settings: Settings, server: FakeOpenAI,
+                                                          tmp_path: Path) -> None:
+    """The same eval, in LLM mode: what the model replied is what gets scored (the offline answerer
+    would date the coup right; here the model says the articles don't, and that counts against it)."""
+    from eval.cli import evaluate_to
+
+    questions = tmp_path / "llm.jsonl"
+    rows = [("ban", "When did Russia lift the ban on tourist flights to Turkey?", ["June 30"], True),
+            ("coup", "When was the coup attempt in Turkey?", ["July 15"], True),
+            ("far", "What is the capital of Australia?", [], False)]
+    questions.write_text("".join(json.dumps({
+        "id": qid, "question": text, "answer": "", "sources": [BAN] if answerable else [], "facts": facts,
+        "category": "single" if answerable else "unanswerable", "answerable": answerable, "history": []}) + "\n"
+        for qid, text, facts, answerable in rows), encoding="utf-8")  # fmt: skip
+
+    def answer(request: dict[str, Any]) -> str:
+        asked = request["messages"][-1]["content"].rpartition("Question:")[2]
+        if "tourist flights" in asked:
+            return f"Russia lifted the ban on June 30 [{n(request, BAN_TEXT)}]."
+        return "The articles don't say."
+
+    server.script(reply(answer))
+    doc, paths = evaluate_to(llm_settings, questions, 3, tmp_path / "out", judge=False)
+    by_id = {r["id"]: r for r in doc["results"]}
+    assert doc["meta"]["modes"] == ["llm"] and {r["mode"] for r in doc["results"]} == {"llm"}
+    assert "June 30 [1]" in by_id["ban"]["answer"] and not by_id["ban"]["abstained"]
+    assert by_id["coup"]["abstained"] and by_id["far"]["abstained"]
+    overall = doc["metrics"]["overall"]
+    assert overall["fact_recall"]["value"] == 0.5 and overall["false_abstention_rate"]["value"] == 0.5
+    assert overall["abstention_recall"]["value"] == 1.0
+    assert "mode: llm" in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
