@@ -320,7 +320,7 @@ def test_qa_eval_scores_the_llm_answers_when_a_key_is_set(llm_settings: Settings
         return "The articles don't say."
 
     server.script(reply(answer))
-    doc, paths = evaluate_to(llm_settings, questions, 3, tmp_path / "out", judge=False)
+    doc, written = evaluate_to(llm_settings, questions, 3, tmp_path / "out", judge=False)
     by_id = {r["id"]: r for r in doc["results"]}
     assert doc["meta"]["modes"] == ["llm"] and {r["mode"] for r in doc["results"]} == {"llm"}
     assert "June 30 [1]" in by_id["ban"]["answer"] and not by_id["ban"]["abstained"]
@@ -328,4 +328,5 @@ def test_qa_eval_scores_the_llm_answers_when_a_key_is_set(llm_settings: Settings
     overall = doc["metrics"]["overall"]
     assert overall["fact_recall"]["value"] == 0.5 and overall["false_abstention_rate"]["value"] == 0.5
     assert overall["abstention_recall"]["value"] == 1.0
-    assert "mode: llm" in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    [report_md] = [path for path in written if path.name == "report.md"]
+    assert "mode: llm" in report_md.read_text(encoding="utf-8")
