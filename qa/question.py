@@ -79,8 +79,8 @@ def question_kind(question: str) -> str:
         return "body"
     if re.search(r"\bwho\b|\bwhose\b", q):
         return "who"
-    if re.search(r"\bwhere\b|\b(which|what) ([\w'’.-]+ ){0,2}?(city|cities|country|countries|town|place|venue|"
-                 r"location|capital|region)\b", q):  # "in which Chinese city", "what St Petersburg venue"
+    if re.search(r"\bwhere\b|\b(which|what) ([\w'’.-]+ ){0,2}?(city|cities|country|countries|towns?|places?|"
+                 r"venues?|locations?|capitals?|regions?)\b", q):  # "in which Chinese city", "what St Petersburg venue"
         return "where"
     return "other"
 

@@ -291,6 +291,8 @@ def test_a_free_place_goes_to_the_runner_up_of_a_part_before_a_weaker_sentence()
         ("When did Russia lift the ban?", "when"),
         ("In which Chinese city was the G20 summit held?", "where"),
         ("What St Petersburg venue did they meet in?", "where"),
+        ("In which regions do Russia and Turkey back opposing sides?", "where"),  # plurals too
+        ("Which venues did the two leaders choose?", "where"),
     ],
 )
 def test_the_kind_of_answer_a_question_asks_for(question: str, kind: str) -> None:
