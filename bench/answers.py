@@ -138,7 +138,7 @@ def main() -> int:
     mine = ours(single, store)
     near = nearest_sentence(single, mine["engine"])
     engine = mine["engine"]
-    best = ceiling(answerable, lambda q: [s.text for s in engine._find(q["question"], None).sentences])
+    best = ceiling(answerable, lambda q: [s.text for s in engine.find(q["question"]).sentences])
     everything = every_sentence(engine)[0]
     best_all = ceiling(answerable, lambda q: everything)
     base = naive(single)

@@ -83,7 +83,7 @@ class Engine:
         `resolved` is the standalone form of a follow-up (see `chat()`); it is what gets searched.
         With an LLM that fails, the answer is the offline one with a `notice` saying why.
         """
-        found = self._find(question, resolved)
+        found = self.find(question, resolved=resolved)
         if self.llm is None or not found.passages:
             return found.offline
         try:
@@ -97,7 +97,7 @@ class Engine:
         The final Answer is what to show: its markers are checked and renumbered, and after an
         LLM failure it is the offline answer (with a notice) in place of the pieces streamed.
         """
-        found = self._find(question, resolved)
+        found = self.find(question, resolved=resolved)
         if self.llm is None or not found.passages:
             yield from re.findall(r"\S+\s*", found.offline.text)
             yield found.offline
@@ -135,8 +135,10 @@ class Engine:
         """
         return Chat(self, turns_from(history))
 
-    def _find(self, question: str, resolved: str | None) -> Found:
-        """Retrieve for the question, and the offline answer (the fallback, and a conflict detector)."""
+    def find(self, question: str, *, resolved: str | None = None) -> Found:
+        """What retrieval found for the question, without asking an LLM: the passages numbered as the
+        LLM would see them, every sentence of them, and the offline answer (the fallback, and a
+        conflict detector)."""
         from index.store import damage_reported
 
         question = check_question(question)

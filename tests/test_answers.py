@@ -63,6 +63,16 @@ def test_the_issue_examples(engine) -> None:  # type: ignore[no-untyped-def]
         assert refused.abstained and refused.citations == [] and "don't say" in refused.text
 
 
+def test_find_shows_what_retrieval_handed_the_answerer(engine) -> None:  # type: ignore[no-untyped-def]
+    question = "When did Russia lift the ban on tourist flights to Turkey?"
+    found = engine.find(question)
+    assert [p.n for p in found.passages] == list(range(1, len(found.passages) + 1))
+    assert "001_1dfbcbbfd773fe7a.txt" in {p.source for p in found.passages}
+    quoted = {(c.source, c.start) for c in found.offline.citations}
+    assert quoted <= {(s.source, s.start) for s in found.sentences}  # the answer quotes what was found
+    assert found.offline.text == engine.ask(question).text
+
+
 def test_repeated_statement_is_one_citation_with_both_sources(engine) -> None:  # type: ignore[no-untyped-def]
     a = engine.ask("What did the Kremlin say about the New Year's greetings?")
     sources = {c.source for c in a.citations} | {p.source for c in a.citations for p in c.also}
