@@ -14,7 +14,7 @@ import re
 from index.dates import FULL_DATE, MONTH_DAY, MONTH_YEAR, MONTHS, WEEKDAYS
 from qa.question import CLOCK, fits, lead_clause
 from qa.schema import Answer
-from qa.terms import STOP, Rarity, fold, terms
+from qa.terms import MAGNITUDES, NUMBER_WORDS, STOP, Rarity, fold, terms
 
 ABSTAIN_TEXT = "The articles don't say. None of the indexed articles answers this question."
 # Abstain when the best sentences hold little of the question's weight AND are not close in
@@ -165,8 +165,7 @@ def role_named(role: str, texts: list[str], question: str) -> bool:
 _CODES_AND_DATES = re.compile(
     rf"{FULL_DATE.pattern}|{MONTH_DAY.pattern}|{MONTH_YEAR.pattern}|\b(?:19|20)\d\d\b|\b\w*[A-Za-z]-?\d+\w*\b"
 )
-_COUNT = re.compile(r"[\d,.]*\d[\d,.]*|\b(?:dozens?|hundreds?|thousands?|millions?|billions?|one|two|three|"
-                    r"four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|several|half)\b", re.I)
+_COUNT = re.compile(rf"[\d,.]*\d[\d,.]*|\b(?:{MAGNITUDES}|{'|'.join(NUMBER_WORDS)}|several|half)\b", re.I)
 _DURATION = re.compile(r"\b(\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|several|few|many)"
                        r"[ -](minute|hour|day|week|month|year)s?\b", re.I)
 _NAME = re.compile(r"\b[A-Z][a-zğüşöçı]+(?:\s+[A-Z][a-zğüşöçı]+)+\b")

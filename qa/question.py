@@ -10,7 +10,7 @@ import re
 
 from index.dates import BARE_MONTH, FULL_DATE, MONTH_DAY, MONTH_YEAR, MONTHS, WEEKDAY
 from qa.errors import QuestionError
-from qa.terms import terms
+from qa.terms import MAGNITUDES, terms
 
 MAX_QUESTION_CHARS = 2000
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -110,7 +110,7 @@ def fits(kind: str, text: str) -> bool:
     if kind == "when":
         return any(p.search(text) for p in DATE_PATTERNS) or bool(YEAR.search(text))
     if kind == "number":
-        return bool(re.search(r"\d|\b(dozens?|hundreds?|thousands?|millions?)\b", text))
+        return bool(re.search(rf"\d|\b(?:{MAGNITUDES})\b", text))
     if kind == "body":
         return bool(BODY.search(text))  # it only ranks: "Erdogan's office said" answers too
     if kind == "clock":

@@ -21,6 +21,14 @@ STOP = set(
     yours ever said say says tell told according article articles text did does two one time
     news report reported mention mentioned happen happened""".split()
 )
+# Counts written as words, and the words for magnitudes ("dozens", "hundreds"): one vocabulary for
+# the answerer (qa.question, qa.abstain) and the citation check (qa.support).
+NUMBER_WORDS = {
+    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
+    "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "twenty": "20", "thirty": "30", "forty": "40",
+    "fifty": "50", "hundred": "100", "thousand": "1000",
+}  # fmt: skip
+MAGNITUDES = r"dozens?|hundreds?|thousands?|millions?|billions?"
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 _DOTTED = re.compile(r"\b(?:[A-Za-z]\.){2,}")  # "U.N.", "U.S.": one word, as "UN" and "US" are
 # A country and the words for its people or things: an article that says "China" knows "Chinese".
