@@ -73,6 +73,7 @@ def test_the_scale_store_is_built_from_copies_whose_citations_resolve_and_is_reu
     built = stores.ensure_100k(tmp_path / "cache", corpus, target=15, sizes=(200, 32), vectors=vectors, log=print)
     assert built.chunks >= 15 and not built.reused and json.loads((built.store / "READY").read_text())["chunks"]
     assert {p.name for p in built.articles.iterdir()} == {"c200", "c032"}  # 3 articles give fewer than 15 at 200
+    assert list((built.store / "query-cache").iterdir())  # as `qa index` leaves a store: loading builds nothing
     answer = qa.load(articles=built.articles, store=built.store, build=False).ask("Who wants Michalak recalled?")
     assert answer.citations
     for c in answer.citations:
