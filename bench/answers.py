@@ -92,11 +92,11 @@ def ceiling(questions: list[dict], candidates: Callable[[dict], list[str]]) -> d
     return out
 
 
-def naive(questions: list[dict]) -> dict:
+def naive(questions: list[dict], store: Path) -> dict:
     from bench.naive import NaivePipeline
 
     t = time.perf_counter()
-    pipeline = NaivePipeline(ROOT / "articles")
+    pipeline = NaivePipeline(ROOT / "articles", store=store)
     build_s = time.perf_counter() - t
     top1, times = {}, []
     for _ in range(3):
@@ -130,18 +130,27 @@ def cold_ask(store: Path, runs: int = 3) -> list[float]:
 
 
 def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="bench-answers-") as work:  # both pipelines' stores, removed after
+        report = measure(Path(work))
+    (ROOT / "bench" / "answers.md").write_text(report)
+    print(report)
+    return 0
+
+
+def measure(work: Path) -> str:
+    """Both pipelines on the eval's single-turn questions, stores under `work`; the Markdown report."""
     questions = [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line.strip()]
     single = [q for q in questions if not q["history"]]
     answerable = [q for q in single if q["answerable"]]
     unanswerable = [q for q in single if not q["answerable"]]
-    store = Path(tempfile.mkdtemp(prefix="bench-answers-"))
+    store = work / "store"
     mine = ours(single, store)
     near = nearest_sentence(single, mine["engine"])
     engine = mine["engine"]
     best = ceiling(answerable, lambda q: [s.text for s in engine.find(q["question"]).sentences])
     everything = every_sentence(engine)[0]
     best_all = ceiling(answerable, lambda q: everything)
-    base = naive(single)
+    base = naive(single, work / "naive")
     cold = cold_ask(store)
 
     def rate(ok: list[bool]) -> str:
@@ -197,9 +206,7 @@ two facts or more ("multi"). Issue 3 puts the nearest sentence at ~80% and the n
 The naive top-1 chunk is a whole article here (the articles are shorter than 1024 tokens), so
 "facts in the chunk" is an upper bound for what an answer drawn from it could hold.
 """
-    (ROOT / "bench" / "answers.md").write_text(report)
-    print(report)
-    return 0
+    return report
 
 
 if __name__ == "__main__":
