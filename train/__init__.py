@@ -1,0 +1,1 @@
+"""Training the models the product ships (run by hand; CI never trains)."""
