@@ -6,6 +6,7 @@ Cleaning never rewrites text. It only decides which lines are the article, so ev
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -37,6 +38,9 @@ _TRAILING_HEADER = re.compile(r"^(?:premium selection|latest news\b.*|most read\
 _GLUED_LABEL = re.compile(r"^([A-Z]{3,})(?=[A-Z][a-z])")
 _SENTENCE_END = re.compile(r"""[.!?]["'”’)]*$""")
 _NEAR_DUPLICATE = 0.85  # word-sequence similarity above which a paragraph is a repeat
+# Prefix words two paragraphs of 8+ words must share to be compared (see _Repeats); at most
+# _overlap(8) == 6, the fewest words two 8-word near-repeats share.
+_SHARED_PREFIX_WORDS = 3
 
 
 @dataclass(frozen=True)
@@ -65,16 +69,20 @@ def clean(text: str) -> Cleaned:
     dropped: list[tuple[Span, str]] = []
     candidates = lines(text)
     trailing = _trailing_block_start(text, candidates)
+    repeats = _Repeats(_line_counts(text, candidates))
     in_links = False
     for i, span in enumerate(candidates):
         line = text[span.start : span.end]
         reason = _furniture_reason(line, i, in_links, i >= trailing)
         in_links = bool(_LINKS_HEADER.match(line)) or (in_links and reason == "link list")
+        words: list[str] = []
         if reason is None:
             span = _without_glued_label(text, span)
-            reason = _repeat_reason(text, span, kept)
+            words = _words(text[span.start : span.end])
+            reason = repeats.reason(words)
         if reason is None:
             kept.append(span)
+            repeats.add(words)
         else:
             dropped.append((span, reason))
     return Cleaned(kept, dropped)
@@ -120,16 +128,78 @@ def _without_glued_label(text: str, span: Span) -> Span:
     return Span(span.start + m.end(1), span.end) if m else span
 
 
-def _repeat_reason(text: str, span: Span, kept: list[Span]) -> str | None:
-    words = _words(text[span.start : span.end])
-    for other in kept:
-        other_words = _words(text[other.start : other.end])
-        if words == other_words:
-            return "repeated paragraph"
-        if min(len(words), len(other_words)) >= 8:
-            if SequenceMatcher(None, words, other_words, autojunk=False).ratio() >= _NEAR_DUPLICATE:
-                return "near-verbatim repeat"
-    return None
+class _Repeats:
+    """The kept paragraphs' words, indexed so that finding a repeat costs about the same for each new line.
+
+    A near-verbatim repeat has a SequenceMatcher ratio of at least _NEAR_DUPLICATE, so the two share at
+    least a = `_overlap(n)` of the n words of each (ratio <= 2 * shared / (len a + len b)). Prefix
+    filtering (Chaudhuri et al., 2006; Xiao et al., 2008): order each paragraph's words rarest first, one
+    order for all; then the first k shared words lie within the first n - a + k words of each. Only
+    paragraphs sharing k of those prefix words are compared, in the order they were kept, so the result
+    is the one comparing against every kept paragraph gives.
+    Example: 8,000 short lines take about a second; comparing each with every kept one took minutes.
+    """
+
+    def __init__(self, lines_with: dict[str, int]) -> None:
+        self.lines_with = lines_with  # word -> lines of the whole text holding it: the fixed order
+        self.exact: dict[tuple[str, ...], int] = {}  # words -> the first kept paragraph with them
+        self.words: list[list[str]] = []  # of each kept paragraph
+        self.prefixes: dict[tuple[str, int], list[int]] = {}  # (word, its k-th occurrence) -> kept paragraphs
+
+    def reason(self, words: list[str]) -> str | None:
+        candidates = set()
+        if (first := self.exact.get(tuple(words))) is not None:
+            candidates.add(first)
+        if len(words) >= 8:
+            hits: dict[int, int] = {}
+            for token in self._prefix(words):
+                for k in self.prefixes.get(token, ()):
+                    hits[k] = hits.get(k, 0) + 1
+            candidates.update(k for k, h in hits.items() if h >= _SHARED_PREFIX_WORDS)
+        for k in sorted(candidates):
+            other = self.words[k]
+            if words == other:
+                return "repeated paragraph"
+            if min(len(words), len(other)) >= 8:
+                matcher = SequenceMatcher(None, words, other, autojunk=False)
+                if matcher.quick_ratio() >= _NEAR_DUPLICATE and matcher.ratio() >= _NEAR_DUPLICATE:
+                    return "near-verbatim repeat"
+        return None
+
+    def add(self, words: list[str]) -> None:
+        k = len(self.words)
+        self.words.append(words)
+        self.exact.setdefault(tuple(words), k)
+        if len(words) >= 8:
+            for token in self._prefix(words):
+                self.prefixes.setdefault(token, []).append(k)
+
+    def _prefix(self, words: list[str]) -> list[tuple[str, int]]:
+        """The paragraph's first words in the shared order: a near-repeat shares _SHARED_PREFIX_WORDS of them."""
+        counts: dict[str, int] = {}
+        tokens = []
+        for w in words:
+            counts[w] = counts.get(w, 0) + 1
+            tokens.append((w, counts[w]))  # the k-th "the" is its own token: shared words count as a multiset
+        tokens.sort(key=lambda t: (self.lines_with.get(t[0], 0), t[0], t[1]))
+        return tokens[: len(tokens) - _overlap(len(tokens)) + _SHARED_PREFIX_WORDS]
+
+
+def _line_counts(text: str, candidates: list[Span]) -> dict[str, int]:
+    """How many lines hold each word. Example: "a b\\nb" -> {"a": 1, "b": 2}."""
+    counts: dict[str, int] = {}
+    for span in candidates:
+        for w in set(_words(text[span.start : span.end])):
+            counts[w] = counts.get(w, 0) + 1
+    return counts
+
+
+def _overlap(n: int) -> int:
+    """Fewest words a paragraph of n words shares with any near-verbatim repeat of it.
+
+    shared >= r * (n + m) / 2 and m >= shared give shared >= r * n / (2 - r). Example: _overlap(20) == 15.
+    """
+    return math.ceil(_NEAR_DUPLICATE * n / (2 - _NEAR_DUPLICATE) - 1e-9)
 
 
 def _words(line: str) -> list[str]:

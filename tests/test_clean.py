@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+import index.clean as clean_module
+from bench.cleaning import all_pairs_clean, text_of
 from index.clean import clean
 from tests.conftest import ARTICLES
 
@@ -98,3 +102,24 @@ def test_every_kept_span_is_the_original_text() -> None:
         text = (ARTICLES / name).read_text(encoding="utf-8")
         for p in clean(text).paragraphs:
             assert text[p.start : p.end].strip() == text[p.start : p.end] != ""
+
+
+
+def test_finding_repeats_compares_each_paragraph_with_few_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cleaning stays near-linear: a 4,000-paragraph page is not compared pair by pair (8 million pairs)."""
+    compared = 0
+    real = clean_module.SequenceMatcher
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal compared
+        compared += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(clean_module, "SequenceMatcher", counting)
+    clean(text_of(4000))  # one paragraph in ten a near-verbatim repeat of an earlier one
+    assert 0 < compared < 1000  # about one comparison per repeat
+
+
+def test_repeats_found_by_the_index_are_those_every_pair_compared_finds() -> None:
+    text = text_of(1200)
+    assert len(clean(text).paragraphs) == all_pairs_clean(text) < 1200
