@@ -16,25 +16,27 @@ from qa.schema import Answer, Citation, Passage
 CONTEXT_CHARS = 400  # of the paragraph shown on each side of a quote
 _MARKER = re.compile(r"\[(\d+)\]")
 SHOWN_TURNS = 10  # answers whose sources stay in the panel
-_MARKDOWN = re.compile(r"([\\`*_{}#|~])")  # characters the chat's Markdown would act on
+# What the chat's Markdown (CommonMark, GFM autolinks, tables, strikethrough) could read as syntax,
+# written as a character reference: shown as the character, never read as a link, image, heading or HTML.
+_ACTIVE = re.compile(r"""[\\`*_{}\[\]()#+\-!|~<>&$=@:"]|(?<=www)\.|(?<=\d)\.""", re.IGNORECASE)
 EMPTY_SOURCES = '<div class="sources-empty">Sources of the answer appear here.</div>'
 
 
 def escape(text: str) -> str:
-    """Text shown as written: neither HTML nor Markdown. Example: "<b>*x*</b>" -> "&lt;b&gt;\\*x\\*&lt;/b&gt;"."""
-    return html.escape(_MARKDOWN.sub(r"\\\1", text), quote=False)
+    """Text shown as written: neither HTML nor Markdown. Example: "[a](b)" -> "&#91;a&#93;&#40;b&#41;"."""
+    return _ACTIVE.sub(lambda m: f"&#{ord(m.group())};", text)
 
 
 def partial_html(text: str, turn: int) -> str:
     """Answer text of the conversation's `turn`-th answer while it streams in."""
-    return _linked(escape(text), turn)
+    return _linked(text, turn)
 
 
 def answer_html(answer: Answer, turn: int) -> str:
     """The final answer: `[n]` markers link to the sources panel; an abstention looks like one."""
     if answer.abstained:
         return f'<span class="abstained">ⓘ {escape(answer.text)}</span>'
-    lines = [_linked(escape(answer.text), turn)]
+    lines = [_linked(answer.text, turn)]
     if answer.unsupported:  # LLM mode: sentences the cited articles do not back
         claims = "; ".join(f"“{escape(u)}”" for u in answer.unsupported)
         lines.append(f'<span class="unsupported">⚠ Not supported by the cited articles: {claims}</span>')
@@ -116,5 +118,8 @@ def _label(p: Passage) -> str:
     return f"({p.title}, {p.date})" if p.date else f"({p.title})"
 
 
-def _linked(escaped: str, turn: int) -> str:
-    return _MARKER.sub(lambda m: f'<a class="cite" href="#t{turn}-src-{m.group(1)}">[{m.group(1)}]</a>', escaped)
+def _linked(text: str, turn: int) -> str:
+    """The text escaped, its `[n]` markers the only links. Example: "a [1]" -> 'a <a class="cite" ...>[1]</a>'."""
+    parts = _MARKER.split(text)  # text, marker number, text, ...
+    return "".join(escape(part) if i % 2 == 0 else f'<a class="cite" href="#t{turn}-src-{part}">[{part}]</a>'
+                   for i, part in enumerate(parts))

@@ -179,8 +179,9 @@ def build(service: Service) -> gr.Blocks:
         turns = gr.State([])
         with gr.Row():
             with gr.Column(scale=3):
+                # No maths: "$$" in an article or a reply is text (render.escape keeps Markdown out).
                 chatbot = gr.Chatbot(elem_id="chat", height=460, label="Chat", feedback_options=None,
-                                     buttons=["copy", "copy_all"])
+                                     buttons=["copy", "copy_all"], latex_delimiters=[])
                 question = gr.Textbox(placeholder="Ask a question about the articles…", show_label=False,
                                       elem_id="question", submit_btn="Ask")
                 clear = gr.Button("Clear the conversation", elem_id="clear", size="sm")

@@ -232,10 +232,10 @@ def test_html_in_answers_and_articles_is_shown_as_text(tmp_path: Path) -> None:
     answer = Answer(text="It was <script>alert(1)</script> *bold* [1]", citations=[cited], abstained=False,
                     mode="extractive", question="<i>q</i>")
     shown = answer_html(answer, turn=1)
-    assert "<script>" not in shown and "&lt;script&gt;" in shown and r"\*bold\*" in shown
+    assert "<script>" not in shown and "&#60;script&#62;" in shown and "&#42;bold&#42;" in shown
     assert '<a class="cite" href="#t1-src-1">[1]</a>' in shown
     answer.unsupported = ["Mei is <em>ten</em>."]
-    assert 'class="unsupported"' in answer_html(answer, turn=1) and "&lt;em&gt;" in answer_html(answer, turn=1)
+    assert 'class="unsupported"' in answer_html(answer, turn=1) and "&#60;em&#62;" in answer_html(answer, turn=1)
     panel = sources_html([answer], tmp_path)
     assert "<img" not in panel and "<b>" not in panel and "<script>" not in panel and "<i>" not in panel
     assert '<mark class="quote">the &lt;b&gt;quote&lt;/b&gt;</mark>' in panel
@@ -299,3 +299,44 @@ def test_only_text_files_can_be_uploaded(name: str) -> None:
 
     with pytest.raises(UploadError):
         safe_name(name)
+
+
+PLANTED = ("The harbour committee published [the official count](http://127.0.0.1:9/phish) on Monday, and "
+           "![tracker](http://127.0.0.1:9/collect?q=pixel) said 42 ferries crossed the strait.")
+
+
+def test_markdown_links_and_images_in_articles_and_replies_are_shown_as_text(fresh: Settings,
+                                                                             tmp_path: Path) -> None:
+    """Neither an article nor an LLM reply can put a live link, a remote image or maths on the page."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from index import build_index
+    from tests.fake_openai import FakeOpenAI, error, reply
+
+    (fresh.articles / "ferries.txt").write_text(f"Ferry count\n\n{PLANTED} The $$x^2$$ tax stayed.\n")
+    build_index(fresh)
+    llm_reply = "![s](http://127.0.0.1:9/collect?q=the+question) See [the ban](http://127.0.0.1:9/x) and $$x^2$$ [1]."
+    with FakeOpenAI() as llm, _running_app(fresh, tmp_path, OPENAI_API_KEY="sk-test",
+                                           OPENAI_BASE_URL=llm.url) as server, sync_playwright() as p:
+        llm.script(reply(llm_reply), error(401, "bad key"))  # the second question is answered offline
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        outside: list[str] = []
+        page.on("request", lambda r: outside.append(r.url) if ":9/" in r.url else None)
+        page.goto(server.url)
+        ask = page.locator("#question textarea")
+        chat = page.locator("#chat")
+        ask.fill("When did Russia lift the ban on tourist flights to Turkey?")
+        ask.press("Enter")
+        expect(chat).to_contain_text("![s](http://127.0.0.1:9/collect?q=the+question)", timeout=30_000)
+        expect(page.locator("#t1-src-1")).to_be_visible(timeout=30_000)  # the answer is complete
+        expect(page.locator("#chat a.cite")).to_have_count(1)
+        ask.fill("How many ferries crossed the strait according to the harbour committee?")
+        ask.press("Enter")
+        expect(chat).to_contain_text("[the official count](http://127.0.0.1:9/phish)", timeout=30_000)
+        expect(chat).to_contain_text("[tracker](http://127.0.0.1:9/collect?q=pixel)")  # "!" ends a sentence
+        expect(chat).to_contain_text("$$x^2$$")
+        assert chat.locator("a:not(.cite)").count() == 0 and chat.locator("img").count() == 0
+        assert chat.locator(".katex, math").count() == 0
+        browser.close()
+    assert outside == []
