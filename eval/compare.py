@@ -19,8 +19,9 @@ def paired(a: list[dict[str, Any]], b: list[dict[str, Any]], name: str) -> dict[
 
     Example: A scores [1, 0], B scores [1, 1] -> mean 0.5, better 1, worse 0, n 2.
     """
-    left = {r["id"]: r for r in a if r["answerable"]}
-    diffs = [r["scores"][name] - left[r["id"]]["scores"][name] for r in b if r["answerable"] and r["id"] in left]
+    left = {r["id"]: r["scores"] for r in a if r["answerable"]}
+    diffs = [r["scores"][name] - left[r["id"]][name] for r in b  # token F1 only where both have a reference answer
+             if r["answerable"] and name in r["scores"] and name in left.get(r["id"], {})]
     mean, low, high = metrics.mean_interval(diffs)
     return {
         "mean": round(mean, 4), "low": round(low, 4), "high": round(high, 4), "n": len(diffs),

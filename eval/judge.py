@@ -45,7 +45,7 @@ def judge(llm: Any, questions: list[Question], results: list[dict[str, Any]], qu
             if not r["abstained"] and quotes[q.id]:
                 verdict["faithful"] = faithful.evaluate(query=r["resolved_question"], response=answer,
                                                         contexts=quotes[q.id]).passing
-            if q.answerable:
+            if q.answerable and q.answer is not None:
                 result = correct.evaluate(query=q.question, response=answer, reference=q.answer)
                 verdict["correctness"], verdict["correct"] = result.score, result.passing
             verdicts[q.id] = verdict

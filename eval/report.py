@@ -64,7 +64,8 @@ def markdown(doc: dict[str, Any], latency: dict[str, Any], judge: dict[str, Any]
         "# Evaluation report", "",
         f"Questions: `{meta['questions']}` ({meta['n_questions']}); k = {meta['k']}; index: "
         f"{meta['index']['articles']} articles, {meta['index']['chunks']} chunks; mode: {', '.join(meta['modes'])}.",
-        "Each figure: value (95% interval: Wilson for rates, normal approximation for means) and N.", "",
+        "Each figure: value (95% interval: Wilson for rates, normal approximation for means) and N.",
+        _reference_line(doc["results"]), "",
     ]  # fmt: skip
     for group, names in GROUPS.items():
         lines += [f"## {group}", "", "| metric | overall | " + " | ".join(cats) + " |",
@@ -75,6 +76,16 @@ def markdown(doc: dict[str, Any], latency: dict[str, Any], judge: dict[str, Any]
         lines.append("")
     lines += _latency_lines(latency) + _failure_lines(doc["results"]) + _judge_lines(judge)
     return "\n".join(lines) + "\n"
+
+
+def _reference_line(results: list[dict[str, Any]]) -> str:
+    """How many answerable questions have a reference answer, which token F1 needs."""
+    answerable = [r for r in results if r["answerable"]]
+    with_answer = sum("token_f1" in r["scores"] for r in answerable)
+    if with_answer == len(answerable):
+        return f"Token F1 is over all {with_answer} answerable questions (each has a reference answer)."
+    return (f"Token F1 is over the {with_answer} of {len(answerable)} answerable questions that have a reference "
+            "answer; the question file gives none for the others.")
 
 
 def _latency_lines(latency: dict[str, Any]) -> list[str]:

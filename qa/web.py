@@ -223,6 +223,7 @@ def launch_options(settings: Settings) -> dict[str, Any]:
     return {
         "server_name": settings.ui_host,
         "server_port": settings.ui_port,
+        "root_path": settings.ui_root_path,
         "auth": settings.ui_login,
         "max_file_size": settings.max_upload_bytes,
         # Gradio serves only its own static and temporary files; these are refused even if that changes.

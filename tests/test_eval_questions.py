@@ -66,7 +66,9 @@ def test_the_dev_set_is_apart_from_the_question_set() -> None:
     [
         ("not json", "is not JSON"),
         ('["a list"]', "is not a JSON object"),
-        ('{"id": "x", "question": "q?"}', "'answer' is missing"),
+        ('{"id": "x", "answer": "a"}', "'question' is missing or empty; every line needs one"),
+        ('{"question": "q?", "sources": ["a.txt"]}', "an answerable question needs 'facts'.*\"answerable\": false"),
+        ('{"question": "q?", "facts": ["a"], "answer": 3}', "'answer' must be a string"),
         ('{"id": "x", "question": "q?", "answer": "a", "sources": [], "facts": [], "category": "single", '
          '"answerable": true, "history": []}', "needs at least one gold source"),
         ('{"id": "x", "question": "q?", "answer": "a", "sources": ["a.txt"], "facts": [""], "category": "single", '
@@ -79,6 +81,18 @@ def test_a_malformed_line_is_named(tmp_path: Path, line: str, message: str) -> N
     with pytest.raises(QuestionFileError, match=message) as e:
         load_questions(path)
     assert "q.jsonl line 1" in str(e.value)
+
+
+def test_a_line_needs_only_its_question_facts_and_sources(tmp_path: Path) -> None:
+    path = tmp_path / "mine.jsonl"
+    path.write_text('{"question": "When did Russia lift the ban?", "facts": ["June 30"], "sources": ["001.txt"]}\n'
+                    '\n{"question": "What is the capital of Australia?", "answerable": false}\n'
+                    '{"question": "Who won?", "category": "unanswerable"}\n', encoding="utf-8")
+    first, second, third = load_questions(path)
+    assert (first.id, first.answer, first.category, first.answerable, first.history) == ("line 1", None, "general",
+                                                                                         True, [])
+    assert (second.id, second.category, second.answerable, second.facts) == ("line 3", "unanswerable", False, [])
+    assert (third.id, third.answerable) == ("line 4", False)
 
 
 def test_duplicate_ids_and_empty_files_are_refused(tmp_path: Path) -> None:

@@ -70,6 +70,34 @@ def test_the_report_holds_every_figure_and_every_result(two_runs: tuple[Path, Pa
     assert "## Retrieval" in md and "| fact recall |" in md and "## Latency" in md
 
 
+def test_a_question_file_without_reference_answers_runs_and_reports(settings: Settings, small: Path,
+                                                                    tmp_path: Path) -> None:
+    """Users' own sets often have facts and sources but no reference answer; token F1 is then over those that do."""
+    rows = [json.loads(line) for line in small.read_text(encoding="utf-8").splitlines()]
+    for row in rows[1:]:
+        del row["answer"]
+    path = tmp_path / "mine.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+
+    assert _qa_eval(settings, "--questions", str(path), "--out", str(tmp_path / "out")) == 0
+
+    doc = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    overall = doc["metrics"]["overall"]
+    assert overall["token_f1"]["n"] == 1 and overall["fact_recall"]["n"] == sum(r["answerable"] for r in rows)
+    assert "token_f1" in doc["results"][0]["scores"] and "token_f1" not in doc["results"][1]["scores"]
+    answerable = sum(r["answerable"] for r in rows)
+    md = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert f"Token F1 is over the 1 of {answerable} answerable questions that have a reference answer" in md
+
+    for row in rows:
+        row.pop("answer", None)
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    assert _qa_eval(settings, "--questions", str(path), "--out", str(tmp_path / "none")) == 0
+    again = json.loads((tmp_path / "none" / "report.json").read_text(encoding="utf-8"))
+    assert again["metrics"]["overall"]["token_f1"] == {"value": None, "low": None, "high": None, "n": 0}
+    assert again["metrics"]["overall"]["fact_recall"] == overall["fact_recall"]  # the rest is measured as before
+
+
 def test_compare_shows_paired_differences(two_runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
     a, b = (str(p / "report.json") for p in two_runs)
     assert main(["eval", "--compare", a, b]) == 0

@@ -27,8 +27,18 @@ def run_example(code: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 def test_the_python_api_example_runs_as_printed(settings: Settings, tmp_path: Path) -> None:
     store = shutil.copytree(settings.store, tmp_path / "store")  # built over the same five articles
-    run = run_example(python_example("qa.load()"), QA_STORE=str(store))
+    run = run_example(python_example("engine.stream("), QA_STORE=str(store))
     assert run.returncode == 0, run.stderr
     assert "On June 30, Russia lifted a ban on tourist flights to Turkey" in run.stdout
     assert "001_1dfbcbbfd773fe7a.txt 2016-08-09" in run.stdout  # a citation: id, source, date, offsets, quote
     assert "Answer(text=" in run.stdout  # the stream ends with the final Answer
+
+
+def test_the_llamaindex_example_runs_as_printed(settings: Settings, tmp_path: Path) -> None:
+    store = shutil.copytree(settings.store, tmp_path / "store")
+    run = run_example(python_example("as_query_engine()"), QA_STORE=str(store))
+    assert run.returncode == 0, run.stderr
+    assert "On June 30, Russia lifted a ban on tourist flights to Turkey" in run.stdout
+    assert "1 001_1dfbcbbfd773fe7a.txt 1801 1919" in run.stdout  # citation [1]: source and offsets
+    assert "001_1dfbcbbfd773fe7a.txt 2016-08-09 2010" in run.stdout  # a retrieved chunk: source, date, start
+    assert "How did Ankara respond to that? (Putin criticise Kyiv)" in run.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -62,12 +63,12 @@ def _wait_until_ready(url: str, process: subprocess.Popen[str], log: Path, timeo
 
 
 @contextmanager
-def _running_app(settings: Settings, root: Path, **env: str) -> Iterator[Server]:
-    """`python ui.py` on a free port over `settings`, started from `root` (which holds a .env)."""
+def _running_app(settings: Settings, root: Path, port_var: str = "QA_PORT", **env: str) -> Iterator[Server]:
+    """`python ui.py` on a free port (given in `port_var`) over `settings`, started from `root` (which holds a .env)."""
     (root / ".env").write_text(SECRET + "\n")
     port = _free_port()
     env = {**os.environ, "QA_ARTICLES": str(settings.articles), "QA_STORE": str(settings.store),
-           "QA_PORT": str(port), "PYTHONPATH": str(PROJECT_DIR), "HF_HUB_OFFLINE": "1",
+           port_var: str(port), "PYTHONPATH": str(PROJECT_DIR), "HF_HUB_OFFLINE": "1",
            "GRADIO_ANALYTICS_ENABLED": "False", **env}
     log = root / f"server-{port}.log"
     with log.open("w") as out:
@@ -205,6 +206,31 @@ def test_a_login_is_asked_for_when_one_is_set(server: Server, tmp_path: Path) ->
             "When was the coup attempt in Turkey?", api_name="/chat"
         )
         assert "July 15" in answer["text"]
+
+
+def test_gradios_own_variables_choose_the_port_and_the_root_path(server: Server, tmp_path: Path) -> None:
+    """Hosting platforms and Docker images set GRADIO_SERVER_PORT, not QA_PORT; behind a proxy, GRADIO_ROOT_PATH."""
+    from gradio_client import Client
+
+    with _running_app(server.settings, tmp_path, port_var="GRADIO_SERVER_PORT", GRADIO_ROOT_PATH="/news") as app:
+        with urllib.request.urlopen(app.url + "/config", timeout=10) as reply:
+            config = json.loads(reply.read())
+        assert config["root"].endswith("/news")
+        answer = Client(app.url, verbose=False).predict("When was the coup attempt in Turkey?", api_name="/chat")
+        assert "July 15" in answer["text"]
+
+
+def test_our_variables_win_over_gradios_and_loopback_stays_the_default() -> None:
+    from qa.web import launch_options
+
+    gradio = {"GRADIO_SERVER_NAME": "0.0.0.0", "GRADIO_SERVER_PORT": "7870", "GRADIO_ROOT_PATH": "/news"}
+    options = launch_options(settings_from_env(gradio))
+    assert (options["server_name"], options["server_port"], options["root_path"]) == ("0.0.0.0", 7870, "/news")
+    ours = launch_options(settings_from_env({**gradio, "QA_HOST": "127.0.0.2", "QA_PORT": "7871"}))
+    assert (ours["server_name"], ours["server_port"]) == ("127.0.0.2", 7871)
+    assert launch_options(settings_from_env({}))["root_path"] == ""
+    with pytest.raises(ConfigError, match="GRADIO_SERVER_PORT='web' is not a number"):
+        settings_from_env({"GRADIO_SERVER_PORT": "web"})
 
 
 def test_launch_defaults_are_safe(settings: Settings) -> None:
