@@ -45,6 +45,9 @@ class Settings:
     llm_model: str = "gpt-4o-mini"
     llm_timeout: float = 30.0  # seconds, for one whole request
     llm_retries: int = 2  # retries after the first try, done once (by the SDK), bounded
+    # QA_LLM_MAX_REPLY: characters of a reply read at most; a longer one is cut there, with a notice. An
+    # answer is a few hundred; this bounds what a runaway (or hostile) endpoint can stream to the page.
+    llm_max_reply_chars: int = 8_000
     # The web UI (`ui.py`, `qa serve`): safe defaults, loosened only on purpose.
     ui_host: str = "127.0.0.1"  # QA_HOST: 0.0.0.0 to listen on every interface
     ui_port: int = 7860  # QA_PORT
@@ -124,6 +127,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object)
     numbers = {
         "llm_timeout": ("QA_LLM_TIMEOUT", float),
         "llm_retries": ("QA_LLM_RETRIES", int),
+        "llm_max_reply_chars": ("QA_LLM_MAX_REPLY", int),
         "ui_port": ("QA_PORT", int),
         "ui_concurrency": ("QA_UI_CONCURRENCY", int),
         "ui_queue_size": ("QA_UI_QUEUE", int),

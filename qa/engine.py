@@ -86,8 +86,10 @@ class Engine:
         found = self.find(question, resolved=resolved)
         if self.llm is None or not found.passages:
             return found.offline
+        limit = self.settings.llm_max_reply_chars
         try:
-            return self._checked(found, self.llm.complete(self._prompt(found)))
+            reply = self.llm.complete(self._prompt(found))
+            return _noting_cut(self._checked(found, _whole_sentences(reply, limit)), len(reply) > limit, limit)
         except LLMError as e:
             return _fallback(found.offline, e)
 
@@ -103,13 +105,24 @@ class Engine:
             yield found.offline
             return
         pieces: list[str] = []
+        limit, size, cut = self.settings.llm_max_reply_chars, 0, False
+        replies = self.llm.stream(self._prompt(found))
         try:
-            for piece in self.llm.stream(self._prompt(found)):
-                pieces.append(piece)
-                yield piece
-            final = self._checked(found, "".join(pieces))
+            for piece in replies:
+                cut = len(piece) > limit - size
+                piece = piece[: limit - size]
+                size += len(piece)
+                if piece:
+                    pieces.append(piece)
+                    yield piece
+                if cut:
+                    break  # the rest of the reply is never read
+            reply = _whole_sentences("".join(pieces), limit) if cut else "".join(pieces)
+            final = _noting_cut(self._checked(found, reply), cut, limit)
         except LLMError as e:
             final = _fallback(found.offline, e)
+        finally:
+            getattr(replies, "close", lambda: None)()  # a cut stream ends now, not when collected
         yield final
 
     def standalone(self, question: str, turns: list[tuple[str, Answer]]) -> str | None:
@@ -204,6 +217,22 @@ def _holding(passages: list[Numbered], source: str, at: int) -> int | None:
         if p.source == source and start <= at < start + len(p.hit.text):
             return p.n
     return None
+
+
+def _whole_sentences(reply: str, limit: int) -> str:
+    """The reply if it fits in `limit` characters, else its whole sentences that do (a cut mid-sentence
+    would be checked, and flagged, as a claim). Example: ("Yes. No more", 9) -> "Yes."."""
+    if len(reply) < limit:
+        return reply
+    ends = [m.end() for m in re.finditer(r"[.!?][\"'”’)\]]*(?:\s*\[\d+\])*(?=\s)", reply[: limit + 1])]
+    return reply[: ends[-1]] if ends else reply[:limit]
+
+
+def _noting_cut(answer: Answer, cut: bool, limit: int) -> Answer:
+    if not cut or answer.notice:
+        return answer
+    return replace(answer, notice=f"The LLM's reply was cut at {limit:,} characters (QA_LLM_MAX_REPLY); "
+                                  "ask a narrower question, or raise the limit.")
 
 
 def _fallback(offline: Answer, e: LLMError) -> Answer:

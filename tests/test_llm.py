@@ -21,6 +21,7 @@ from tests.fake_openai import FakeOpenAI, Reply, error, reply
 TIMEOUT = 2.0
 BAN = "001_1dfbcbbfd773fe7a.txt"
 BAN_TEXT = "On June 30, Russia lifted a ban"
+QUESTION = "When did Russia lift the ban on tourist flights to Turkey?"
 COUP_JULY, COUP_JUNE = "001_1dfbcbbfd773fe7a.txt", "003_357cf64761681100.txt"
 
 
@@ -194,6 +195,18 @@ def test_stall_in_the_middle_of_a_stream_is_cut_at_the_timeout(llm: Engine, serv
     assert time.monotonic() - started < TIMEOUT + 1.0
     assert len(pieces) > 1 and isinstance(pieces[-1], Answer)
     assert pieces[-1].mode == "extractive" and "no reply within" in pieces[-1].notice
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["json", "sse"])
+def test_a_runaway_reply_is_cut_at_the_limit_with_a_notice(llm: Engine, server: FakeOpenAI, streamed: bool) -> None:
+    limit = llm.settings.llm_max_reply_chars
+    sentence = "Russia lifted its ban on tourist flights to Turkey on June 30 [{}]. "
+    server.script(reply(lambda r: sentence.format(n(r, BAN_TEXT)) * (3 * limit // len(sentence)), pieces=40))
+    pieces = list(llm.stream(QUESTION)) if streamed else [llm.ask(QUESTION)]
+    final = pieces[-1]
+    assert isinstance(final, Answer) and final.mode == "llm" and final.citations
+    assert sum(len(p) for p in pieces if isinstance(p, str)) <= limit
+    assert len(final.text) <= limit and f"cut at {limit:,} characters (QA_LLM_MAX_REPLY)" in final.notice
 
 
 def test_dropped_connection_falls_back(llm_settings: Settings, module_engine: Engine) -> None:

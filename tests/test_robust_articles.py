@@ -126,3 +126,21 @@ def test_utf16_with_or_without_byte_order_mark_and_latin1_are_decoded(raw: bytes
 
     text, used = decode(raw)
     assert used == encoding and text == raw.decode(encoding).replace("\r\n", "\n")
+
+
+def test_a_3_mb_article_of_one_paragraph_is_split_into_exact_sentences_and_chunks(tmp_path: Path) -> None:
+    """NLTK gives up on one regex search after 5 s; a paragraph of megabytes is read in bounded pieces."""
+    from index.pipeline import parse
+
+    unit = "Mr. Smith met Dr. Jones at 3 p.m. in Ankara. Yes. No. "
+    body = (unit * (3_000_000 // len(unit) + 1))[:3_000_000].strip()
+    (tmp_path / "long.txt").write_text(f"A long day in Ankara\n\n{body}\n")
+    files, _, _ = load_folder(tmp_path)
+    article = parse(files[0], chunk_tokens=200)
+    text = files[0].text
+    sentences = [s for c in article.chunks for s in c.sentences]
+    assert text[article.chunks[-1].end - 20 : article.chunks[-1].end] == body[-20:]
+    assert all(text[s.start : s.end] == text[s.start : s.end].strip() != "" for s in sentences)
+    between = [text[a.end : b.start] for a, b in zip(sentences, sentences[1:])]
+    assert all(not gap.strip() for gap in between)  # nothing of the paragraph is lost between sentences
+    assert max(s.end - s.start for s in sentences) < 100  # split at its full stops, not in blind pieces
