@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from index.load import SourceFile
+from index.store import MANIFEST
 from qa.config import Settings
 
 # The modules whose code decides the chunks and their metadata: a change to any of them re-parses.
@@ -61,4 +62,4 @@ def _state(collection: Any, sentences: Any) -> dict[str, Any]:
 
 
 def _path(settings: Settings) -> Path:
-    return settings.store / "indexed.json"
+    return settings.store / MANIFEST

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.config import Settings
-from qa.errors import IndexBusy, IndexMismatch, IndexMissing, StoreError
+from qa.errors import CorpusError, IndexBusy, IndexMismatch, IndexMissing, StoreError
 
 _BATCH = 1000  # rows per Chroma call; its limit is larger, this bounds memory
 
@@ -177,6 +177,24 @@ def writer_running(settings: Settings) -> bool:
         return True
     except OSError:
         return False
+
+
+MANIFEST = "indexed.json"  # written by a `qa index` run that completed (index/manifest.py)
+
+
+def check_filled(settings: Settings, chunks: int) -> None:
+    """An index without a chunk is being built, or was left so by a run that did not finish: say so, rather
+    than answer every question with "the articles don't say"."""
+    if chunks:
+        return
+    if writer_running(settings):
+        raise IndexBusy(f"The index at {_where(settings)} is being built by `qa index` and is empty so far; "
+                        "ask again when it finishes.")
+    if not (settings.store / MANIFEST).is_file():
+        raise IndexMissing(f"The index at {_where(settings)} is empty: the `qa index` that began it did not "
+                           "finish. Run `qa index` to complete it.")
+    raise CorpusError(f"The index at {_where(settings)} holds no article: no file in {settings.articles} could "
+                      "be indexed. Add .txt or .md articles there and run `qa index`.")
 
 
 def generation(settings: Settings) -> str:

@@ -35,7 +35,15 @@ class Engine:
 
     def __init__(self, settings: Settings) -> None:
         from index.encoder import make_embedder
-        from index.store import as_built, damage_reported, generation, open_collection, open_sentences, reopen
+        from index.store import (
+            as_built,
+            check_filled,
+            damage_reported,
+            generation,
+            open_collection,
+            open_sentences,
+            reopen,
+        )
 
         with damage_reported(settings):
             settings = as_built(settings)  # the encoder and sentence vectors the store was built with
@@ -50,6 +58,7 @@ class Engine:
                                     settings.encoder, settings.cache)
             self.corpus = open_corpus(settings, collection, sentences)
             self.retriever = retriever(collection, sentences, encoder, self.corpus, settings.top_k)
+        check_filled(settings, len(self.corpus.ids))
         self.rarity = self.corpus.rarity
         single_blas_thread()  # answers multiply small matrices (qa/threads.py); after bm25s brought scipy's BLAS
         _return_freed_memory()

@@ -150,3 +150,52 @@ def test_deleted_vector_index_files_are_reported_and_rebuilt(large: Settings, tm
     assert "moved" not in rebuilt.stderr  # the store opened, so its collections were dropped, not moved
     assert rebuilt.stdout.startswith("added 6, updated 0, removed 0, kept 0")
     _answers(copy)
+
+
+def _begun(settings: Settings) -> None:
+    """What a first `qa index` leaves before its first slice of chunks is written: empty collections."""
+    from index.store import open_collection
+
+    open_collection(settings, create=True)
+    open_sentences(settings, create=True)
+
+
+def test_an_index_left_empty_by_a_run_that_crashed_is_completed_by_qa_ask_saying_so(settings: Settings,
+                                                                                      tmp_path: Path) -> None:
+    empty = Settings(articles=settings.articles, store=tmp_path / "store")
+    _begun(empty)
+    with pytest.raises(qa.QAError, match=r"is empty: the `qa index` that began it did not finish\. Run `qa index`"):
+        qa.load(settings=empty, build=False)
+    asked = _qa("ask", QUESTION, settings=empty)
+    assert asked.returncode == 0, asked.stderr
+    assert asked.stderr.splitlines()[0] == (f"qa: The index at {empty.store} is empty: the `qa index` that began "
+                                            "it did not finish. Run `qa index` to complete it. Running it now.")
+    assert "June 30" in asked.stdout
+
+
+def test_an_index_being_built_says_so_instead_of_answering_that_the_articles_dont_say(settings: Settings,
+                                                                                       tmp_path: Path) -> None:
+    from index.store import writer_lock
+
+    empty = Settings(articles=settings.articles, store=tmp_path / "store")
+    _begun(empty)
+    with writer_lock(empty):  # a `qa index --rebuild` at work
+        asked = _qa("ask", QUESTION, settings=empty)
+        with pytest.raises(qa.QAError, match="is being built by `qa index`"):
+            qa.load(settings=empty)
+    assert asked.returncode == 2 and asked.stdout == "", asked.stdout
+    assert asked.stderr.splitlines() == [f"qa: The index at {empty.store} is being built by `qa index` and is empty "
+                                         "so far; ask again when it finishes."]
+
+
+def test_an_index_of_a_folder_where_nothing_could_be_indexed_says_so(tmp_path: Path) -> None:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "empty.txt").write_text("")
+    empty = Settings(articles=articles, store=tmp_path / "store")
+    assert _qa("index", settings=empty).returncode == 0
+    asked = _qa("ask", QUESTION, settings=empty)
+    assert asked.returncode == 2 and asked.stdout == ""
+    assert asked.stderr.splitlines()[-1] == (f"qa: The index at {empty.store} holds no article: no file in "
+                                             f"{articles} could be indexed. Add .txt or .md articles there and "
+                                             "run `qa index`.")
