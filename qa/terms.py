@@ -86,6 +86,11 @@ def _kin() -> dict[str, set[str]]:
     return out
 
 
+def kindred(stem: str) -> set[str]:
+    """The stems of the same country's other words. Example: kindred("turkey") == {"turkish", "turk"}."""
+    return _kin().get(stem, set())
+
+
 LIKE_SUFFIX = 3  # known_like: letters a word may differ by at its end
 
 
