@@ -135,12 +135,29 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object)
     }
     for name, (var, kind) in numbers.items():
         if env.get(var):
-            values[name] = _number(var, env[var], kind)
+            values[name] = in_range(var, _number(var, env[var], kind), *BOUNDS[name])
     for name, value in overrides.items():
         if value is not None:
             values[name] = Path(str(value)).expanduser().resolve() if name in paths else value
     settings = Settings(**values)  # type: ignore[arg-type]
     return settings.with_profile(settings.profile) if settings.profile else settings
+
+
+# The values each number setting may take (inclusive); outside them the program would not work.
+BOUNDS: dict[str, tuple[float, float]] = {
+    "llm_timeout": (0.1, 3600), "llm_retries": (0, 10), "llm_max_reply_chars": (200, 10_000_000),
+    "ui_port": (1, 65535), "ui_concurrency": (1, 64), "ui_queue_size": (1, 10_000),
+    "max_upload_bytes": (1, 10 * 2**20),
+}
+
+
+def in_range(var: str, value: float, low: float, high: float) -> float:
+    """Example: in_range("QA_PORT", 99999, 1, 65535) -> ConfigError "QA_PORT=99999 is out of range: ..."."""
+    from qa.errors import ConfigError
+
+    if not low <= value <= high:
+        raise ConfigError(f"{var}={value:g} is out of range: set it between {low:g} and {high:g}, or unset it.")
+    return value
 
 
 def _number(var: str, raw: str, kind: type) -> float | int:

@@ -79,7 +79,10 @@ class Service:
         def loop() -> None:
             while True:
                 time.sleep(seconds)
-                self.current()
+                try:
+                    self.current()
+                except Exception:  # noqa: BLE001 - a bad moment of the store must not stop the watching
+                    log.exception("looking for a new index failed; trying again in %g s", seconds)
 
         threading.Thread(target=loop, name="qa-watch", daemon=True).start()
 
@@ -124,6 +127,7 @@ def respond(service: Service, question: str, messages: Messages, turns: Turns) -
         yield gr.skip(), gr.skip(), gr.skip(), gr.skip()  # Enter in an empty box: nothing to ask
         return
     shown = question if len(question) <= SHOWN_QUESTION_CHARS else question[:SHOWN_QUESTION_CHARS] + "…"
+    shown = shown.encode("utf-8", "replace").decode()  # a lone surrogate cannot be sent back as JSON: "?"
     messages = [*messages, {"role": "user", "content": render.escape(shown)}, {"role": "assistant", "content": ""}]
     chat = Chat(service.current(), turns)
     turn, text = len(turns) + 1, ""
@@ -171,6 +175,12 @@ def upload(service: Service, files: list[str] | None) -> tuple[str, list[list[st
     return message, service.article_rows(), service.status(), None
 
 
+def index_now(service: Service) -> tuple[str, list[list[str]]]:
+    """The status line and the article list of the index answering now."""
+    service.current()
+    return service.status(), service.article_rows()
+
+
 def build(service: Service) -> gr.Blocks:
     """The page: chat and sources side by side, the article list and upload below."""
     with gr.Blocks(title="News QA", analytics_enabled=False) as demo:
@@ -196,6 +206,8 @@ def build(service: Service) -> gr.Blocks:
                     api_visibility="private")
         files.upload(partial(upload, service), files, [added, table, status, files], api_visibility="private",
                      concurrency_limit=1)
+        # Each page shows the index as it is when opened, not as it was when the server started.
+        demo.load(partial(index_now, service), None, [status, table], api_visibility="private", queue=False)
 
         def chat(question: str, history: list[Any] | None = None) -> dict[str, Any]:
             """Answer a question from the articles: the answer text with [n] markers and its citations.

@@ -299,3 +299,19 @@ def test_only_text_files_can_be_uploaded(name: str) -> None:
 
     with pytest.raises(UploadError):
         safe_name(name)
+
+
+@pytest.mark.parametrize(("env", "says"), [({"QA_PORT": "99999"}, "QA_PORT=99999 is out of range: set it between 1 "
+                                                                   "and 65535"),
+                                           ({"QA_UI_CONCURRENCY": "0"}, "QA_UI_CONCURRENCY=0 is out of range"),
+                                           ({"QA_UI_QUEUE": "-1"}, "QA_UI_QUEUE=-1 is out of range")])
+def test_a_setting_the_server_cannot_work_with_stops_it_in_one_line(settings: Settings, env: dict[str, str],
+                                                                  says: str) -> None:
+    with pytest.raises(ConfigError, match=says):
+        settings_from_env(env)
+    served = subprocess.run([sys.executable, str(PROJECT_DIR / "ui.py")], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "QA_STORE": str(settings.store), "QA_ARTICLES": str(settings.articles),
+                                 **env})
+    assert served.returncode == 2 and served.stdout == "", served.stderr
+    [line] = served.stderr.splitlines()
+    assert line.startswith(f"qa: {says}") and line.endswith(", or unset it.")
