@@ -242,6 +242,22 @@ def test_html_in_answers_and_articles_is_shown_as_text(tmp_path: Path) -> None:
     assert "Before &lt;img src=x onerror=alert(1)&gt; " in panel and "a.txt" in panel and "AA" in panel
 
 
+def test_a_quote_from_an_article_changed_since_indexing_is_shown_alone_not_beside_other_text(tmp_path: Path) -> None:
+    from qa.render import sources_html
+
+    text = "Intro.\nOn June 30, Russia lifted a ban on tourist flights to Turkey.\n"
+    (tmp_path / "a.txt").write_text(text)
+    quote = "On June 30, Russia lifted a ban on tourist flights to Turkey."
+    start = text.index(quote)
+    cited = Citation(source="a.txt", quote=quote, start=start, end=start + len(quote), id=1)
+    answer = Answer(text="On June 30 [1].", citations=[cited], abstained=False, mode="extractive", question="q")
+    assert "has changed" not in sources_html([answer], tmp_path)
+    (tmp_path / "a.txt").write_text("A new first line, longer than the old one.\n" + text)
+    panel = sources_html([answer], tmp_path)
+    assert f'<mark class="quote">{quote}</mark>' in panel and "has changed since it was indexed" in panel
+    assert "A new first line" not in panel and "Intro." not in panel
+
+
 def test_an_abstention_and_an_error_look_different_from_an_answer(engine, settings: Settings) -> None:  # type: ignore[no-untyped-def]
     import gradio as gr
 
