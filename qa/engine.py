@@ -144,8 +144,10 @@ class Engine:
         except LLMError:
             return None
         lines = [_LABEL.sub("", line).strip().strip('"“”') for line in cite.clean(reply).splitlines() if line.strip()]
+        if len(lines) != 1 or not _asks(lines[0]):
+            return None  # an answer, or talk about the question, is not a question to search for
         try:
-            return check_question(lines[0]) if len(lines) == 1 else None
+            return check_question(lines[0])
         except QuestionError:
             return None
 
@@ -196,6 +198,16 @@ class Engine:
         return Answer(text=checked.text, citations=checked.citations, abstained=False, mode="llm",
                       question=base.question, resolved_question=base.resolved_question,
                       unsupported=checked.unsupported, conflicts=base.conflicts, retrieved=base.retrieved)
+
+
+_QUESTION_WORD = re.compile(r"^(who|whom|whose|what|when|where|which|why|how|is|are|was|were|do|does|did|has|have|"
+                            r"had|can|could|will|would|should|shall|may|might)\b", re.I)
+
+
+def _asks(line: str) -> bool:
+    """Is a model's one-line rewrite a question? Example: "When did Russia lift the ban?" -> True;
+    "Russia lifted the ban on June 30 [1]." -> False."""
+    return not cite.MARKS.search(line) and (line.rstrip().endswith("?") or bool(_QUESTION_WORD.match(line)))
 
 
 @dataclass

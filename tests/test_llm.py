@@ -281,6 +281,20 @@ def test_follow_up_is_condensed_by_the_llm(llm: Engine, server: FakeOpenAI) -> N
     assert standalone in server.requests[2]["messages"][-1]["content"]
 
 
+@pytest.mark.parametrize("rewrite", ["Ankara said it cannot be blamed for Ukraine's use of Turkish drones [1].",
+                                     "Ankara said it cannot be blamed for Ukraine's use of Turkish drones."],
+                         ids=["cited-answer", "answer"])
+def test_a_rewrite_that_answers_instead_of_asking_is_not_searched_for(llm: Engine, server: FakeOpenAI,
+                                                                      rewrite: str) -> None:
+    server.script(reply("Putin criticised Kyiv for deploying Turkish-made drones."), reply(rewrite),
+                  reply("Ankara says it cannot be blamed for Ukraine's use of Turkish drones."))
+    chat = llm.chat()
+    chat.ask("What did Putin criticise Kyiv for?")
+    answer = chat.ask("How did Ankara respond to that?")
+    assert "Ankara said" not in answer.resolved_question  # the offline resolution instead, carrying the topic
+    assert "Putin criticise Kyiv" in answer.resolved_question and "Ankara" in answer.resolved_question
+
+
 def test_follow_up_falls_back_to_offline_resolution_when_the_llm_fails(llm: Engine, server: FakeOpenAI) -> None:
     server.script(reply("Putin criticised Kyiv for deploying Turkish-made drones."), error(401),
                   reply("Ankara says it cannot be blamed for Ukraine's use of Turkish drones."))
