@@ -17,7 +17,7 @@ from qa.abstain import abstention
 from qa.chat import Chat, turns_from
 from qa.config import Settings, settings_from_env
 from qa.corpus import open_corpus
-from qa.errors import ConfigError, IndexMissing, LLMError, QuestionError
+from qa.errors import ConfigError, IndexMissing, LLMError, LLMSkipped, QuestionError
 from qa.prompt import Numbered
 from qa.question import check_question, parts_of
 from qa.retrieve import Retriever, Sentence
@@ -257,6 +257,8 @@ def _noting_cut(answer: Answer, cut: bool, limit: int) -> Answer:
 
 
 def _fallback(offline: Answer, e: LLMError) -> Answer:
+    if isinstance(e, LLMSkipped):
+        return replace(offline, notice=f"Offline answer: {e}.")
     return replace(offline, notice=f"Offline answer, the LLM failed: {e}.")
 
 

@@ -209,6 +209,17 @@ def test_a_runaway_reply_is_cut_at_the_limit_with_a_notice(llm: Engine, server: 
     assert len(final.text) <= limit and f"cut at {limit:,} characters (QA_LLM_MAX_REPLY)" in final.notice
 
 
+def test_after_a_timeout_the_llm_is_skipped_for_a_while_and_the_notice_says_until_when(llm: Engine,
+                                                                                       server: FakeOpenAI) -> None:
+    server.script(Reply("stall"))
+    assert "no reply within" in llm.ask(QUESTION).notice
+    asked = len(server.requests)
+    notice = llm.ask(QUESTION).notice
+    assert len(server.requests) == asked  # nothing was sent, so nothing can have gone unanswered
+    assert re.fullmatch(r"Offline answer: the LLM is skipped until \d\d:\d\d:\d\d, as it failed moments ago "
+                        r"\(no reply within .*\); no request was sent\.", notice), notice
+
+
 def test_dropped_connection_falls_back(llm_settings: Settings, module_engine: Engine) -> None:
     module_engine.llm = LLM(replace(llm_settings, openai_base_url="http://127.0.0.1:9/v1"))
     answer = module_engine.ask("When did Russia lift the ban on tourist flights to Turkey?")
