@@ -10,9 +10,11 @@ passes the earlier turns too: `predict(question, [first_answer], api_name="/chat
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -114,7 +116,8 @@ class Service:
             report = build_index(self.settings, wait=log.info)  # after a `qa index` running elsewhere
             with self._reloading:
                 self.engine = qa.load(settings=self.settings, build=False)
-        notes = [f"{source}: {why}" for source, why in report.skipped] + report.warnings
+        notes = [n for n in [f"{source}: {why}" for source, why in report.skipped] + report.warnings
+                 if any(re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])", n) for name in saved)]
         added = ", ".join(f"`{name}`" for name in saved)
         return f"Added {added}; the index now has {self.engine.stats['articles']} articles." + "".join(
             f"\n\n⚠ {render.escape(n)}" for n in notes
@@ -172,7 +175,23 @@ def upload(service: Service, files: list[str] | None) -> tuple[str, list[list[st
     except Exception:
         log.exception("adding %s failed", files)
         message = "⚠ The files could not be added; the server log has the details."
+    finally:
+        discard_uploads(files)
     return message, service.article_rows(), service.status(), None
+
+
+def discard_uploads(files: list[str]) -> None:
+    """Remove Gradio's copies of uploaded files, added or refused: Gradio would keep them, and serve them."""
+    from gradio.utils import get_upload_folder
+
+    root = Path(get_upload_folder()).resolve()
+    for f in files:
+        path = Path(f).resolve()
+        if path != root and path.is_relative_to(root):
+            path.unlink(missing_ok=True)
+            if path.parent != root:
+                with suppress(OSError):
+                    path.parent.rmdir()  # the upload's own folder, once empty
 
 
 def index_now(service: Service) -> tuple[str, list[list[str]]]:

@@ -298,6 +298,34 @@ def test_uploaded_articles_are_sanitised_indexed_and_listed(settings: Settings, 
     assert len(list(copy.articles.iterdir())) == 6
 
 
+def test_an_upload_is_told_only_its_own_warnings_and_gradios_copies_are_removed(settings: Settings,
+                                                                                tmp_path: Path) -> None:
+    import uuid
+
+    from gradio.utils import get_upload_folder
+
+    from index import build_index
+    from qa.web import Service, upload
+
+    copy = _copy_index(settings, tmp_path)
+    shutil.copy(copy.articles / "000_3c12290efbff3d9b.txt", copy.articles / "old-copy.txt")
+    assert any("old-copy.txt" in w for w in build_index(copy).warnings)  # the corpus has a warning already
+    service = Service(copy)
+    uploaded = Path(get_upload_folder()) / uuid.uuid4().hex  # where Gradio puts an upload
+    uploaded.mkdir(parents=True)
+    panda, copied, tool = uploaded / "panda.txt", uploaded / "again.txt", uploaded / "tool.exe"
+    panda.write_text("Ankara zoo welcomes panda\n\nThe Ankara zoo welcomed a giant panda named Mei on Friday.\n")
+    copied.write_text((copy.articles / "001_1dfbcbbfd773fe7a.txt").read_text())
+    tool.write_bytes(b"MZ\x00\x00")
+    message, *_ = upload(service, [str(panda)])
+    assert message.startswith("Added `panda.txt`") and "⚠" not in message, message
+    message, *_ = upload(service, [str(copied)])
+    assert "again.txt: same text as 001" in message and "old-copy.txt" not in message, message
+    message, *_ = upload(service, [str(tool)])
+    assert "not a .txt or .md file" in message
+    assert not uploaded.exists()  # added or refused, nothing stays behind in Gradio's folder
+
+
 @pytest.mark.parametrize(
     ("name", "safe"),
     [("story.txt", "story.txt"), ("../../etc/Top story!.TXT", "Top_story.txt"), ("C:\\x\\.hidden.md", "hidden.md"),
