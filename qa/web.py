@@ -9,6 +9,7 @@ passes the earlier turns too: `predict(question, [first_answer], api_name="/chat
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -25,7 +26,7 @@ import qa
 from qa import render
 from qa.chat import Chat
 from qa.config import PROJECT_DIR, Settings
-from qa.errors import ConfigError, QAError
+from qa.errors import ConfigError, QAError, QuestionError
 from qa.schema import Answer
 
 log = logging.getLogger("qa.web")
@@ -37,6 +38,7 @@ EXAMPLES = [
 ]
 UNEXPECTED = "Something went wrong while answering; the server log has the details. Try again or rephrase."
 SHOWN_QUESTION_CHARS = 300  # of a very long question echoed in the chat
+MAX_HISTORY_CHARS = 200_000  # of the earlier turns passed to /chat, as JSON: dozens of answers with their quotes
 WATCH_SECONDS = 2.0  # how often the server looks for an index written by `qa index`
 Turns = list[tuple[str, Answer]]
 Messages = list[dict[str, str]]
@@ -157,12 +159,21 @@ def api_answer(service: Service, question: str, history: list[Any] | None = None
     """One question, after the earlier turns of its conversation if any: the Answer as a dict (text,
     citations, abstained, ...). The caller keeps the conversation: see `qa.chat.turns_from`."""
     try:
+        check_history(history or [])
         return service.current().chat(history or ()).ask(question).to_dict()
     except QAError as e:
         raise gr.Error(str(e), print_exception=False) from None
     except Exception:
         log.exception("API question %r failed", question[:200])
         raise gr.Error(UNEXPECTED, print_exception=False) from None
+
+
+def check_history(history: list[Any]) -> None:
+    """A /chat history within MAX_HISTORY_CHARS, or a QuestionError saying what to send instead."""
+    size = len(json.dumps(history, ensure_ascii=False, default=str))
+    if size > MAX_HISTORY_CHARS:
+        raise QuestionError(f"The history passed is {size:,} characters long; the limit is {MAX_HISTORY_CHARS:,}. "
+                            "Pass only the recent turns of the conversation.")
 
 
 def upload(service: Service, files: list[str] | None) -> tuple[str, list[list[str]], str, None]:

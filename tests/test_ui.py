@@ -273,6 +273,20 @@ def test_an_abstention_and_an_error_look_different_from_an_answer(engine, settin
     assert "Traceback" not in error and len(messages[-2]["content"]) < 400 and len(turns) == 1
 
 
+def test_a_chat_history_over_the_limit_is_refused_in_one_line(engine, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    import gradio as gr
+
+    from qa.web import Service, api_answer
+
+    service = Service(settings, engine)
+    history = ["When did Russia lift the ban on tourist flights to Turkey?"] * 5_000  # 320,000 characters of JSON
+    with pytest.raises(gr.Error, match=r"The history passed is [\d,]+ characters long; the limit is 200,000\. "
+                                       "Pass only the recent turns"):
+        api_answer(service, "How did Ankara respond to that?", history)
+    answer = api_answer(service, "How did Ankara respond to that?", history[:3])
+    assert answer["text"] and not answer["abstained"]
+
+
 def test_uploaded_articles_are_sanitised_indexed_and_listed(settings: Settings, tmp_path: Path) -> None:
     from qa.web import Service, upload
 
