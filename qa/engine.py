@@ -22,6 +22,7 @@ from qa.prompt import Numbered
 from qa.question import check_question, parts_of
 from qa.retrieve import Retriever, Sentence
 from qa.schema import Answer
+from qa.terms import visible
 from qa.threads import single_blas_thread
 
 if TYPE_CHECKING:
@@ -166,7 +167,7 @@ class Engine:
         from index.store import damage_reported
 
         question = check_question(question)
-        search_for = check_question(resolved) if resolved else question
+        search_for = visible(check_question(resolved) if resolved else question)  # "Mei\u200bling" is "Meiling"
         refusal = guard.screen(question, self.rarity)
         if refusal:
             return Found(replace(abstention(question), text=refusal, resolved_question=search_for), [], [])

@@ -144,3 +144,18 @@ def test_a_3_mb_article_of_one_paragraph_is_split_into_exact_sentences_and_chunk
     between = [text[a.end : b.start] for a, b in zip(sentences, sentences[1:])]
     assert all(not gap.strip() for gap in between)  # nothing of the paragraph is lost between sentences
     assert max(s.end - s.start for s in sentences) < 100  # split at its full stops, not in blind pieces
+
+
+def test_invisible_characters_inside_words_neither_hide_them_nor_shift_the_quotes(fresh: Settings) -> None:
+    """Soft hyphens, zero-width spaces and word joiners, in an article or in a question, are folded for matching."""
+    import qa
+
+    text = ("Zoo news from the capital\n\nThe An\u00adka\u00adra zoo wel\u200bcomed a giant panda named Mei\u200bling "
+            "on Friday, the city said.\n")
+    (fresh.articles / "zoo.txt").write_text(text)
+    engine = qa.load(settings=fresh)
+    for question in ("Who is Meiling?", "Which zoo wel\u00adcomed Mei\u2060ling?", "Who is Mei\u200bling?"):
+        answer = engine.ask(question)
+        assert not answer.abstained and answer.citations[0].source == "zoo.txt", (question, answer.text)
+        cited = answer.citations[0]
+        assert text[cited.start : cited.end] == cited.quote and "Mei\u200bling" in cited.quote
