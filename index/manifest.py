@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from index.load import SourceFile
+from index.store import MANIFEST, in_the_way
 from qa.config import Settings
+from qa.errors import StoreError
 
 # The modules whose code decides the chunks and their metadata: a change to any of them re-parses.
 PARSING = ("load", "clean", "sentences", "chunk", "dates", "metadata", "spans", "pipeline")
@@ -52,6 +54,8 @@ def save(settings: Settings, fingerprint: str, collection: Any, sentences: Any) 
 
 def forget(settings: Settings) -> None:
     """Before a run writes: until it completes, the store is not known to match anything."""
+    if _path(settings).is_dir():
+        raise StoreError(in_the_way(_path(settings)))
     _path(settings).unlink(missing_ok=True)
 
 
@@ -61,4 +65,4 @@ def _state(collection: Any, sentences: Any) -> dict[str, Any]:
 
 
 def _path(settings: Settings) -> Path:
-    return settings.store / "indexed.json"
+    return settings.store / MANIFEST

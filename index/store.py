@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.config import Settings
-from qa.errors import IndexBusy, IndexMismatch, IndexMissing, StoreError
+from qa.errors import CorpusError, IndexBusy, IndexMismatch, IndexMissing, StoreError
 
 _BATCH = 1000  # rows per Chroma call; its limit is larger, this bounds memory
 
@@ -144,7 +144,13 @@ def writer_lock(settings: Settings, wait: Callable[[str], None] | None = None) -
     is given (it is called once with the line to show while waiting)."""
     _check_store_folder(settings)
     path = settings.store / "index.lock"
-    with open(path, "a+") as handle:
+    try:
+        handle = open(path, "a+")  # noqa: SIM115 - closed by the `with` below
+    except IsADirectoryError:
+        raise StoreError(in_the_way(path)) from None
+    except OSError as e:
+        raise StoreError(_read_only(settings, e)) if _unwritable(e) else e from None
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -179,13 +185,31 @@ def writer_running(settings: Settings) -> bool:
         return False
 
 
+MANIFEST = "indexed.json"  # written by a `qa index` run that completed (index/manifest.py)
+
+
+def check_filled(settings: Settings, chunks: int) -> None:
+    """An index without a chunk is being built, or was left so by a run that did not finish: say so, rather
+    than answer every question with "the articles don't say"."""
+    if chunks:
+        return
+    if writer_running(settings):
+        raise IndexBusy(f"The index at {_where(settings)} is being built by `qa index` and is empty so far; "
+                        "ask again when it finishes.")
+    if not (settings.store / MANIFEST).is_file():
+        raise IndexMissing(f"The index at {_where(settings)} is empty: the `qa index` that began it did not "
+                           "finish. Run `qa index` to complete it.")
+    raise CorpusError(f"The index at {_where(settings)} holds no article: no file in {settings.articles} could "
+                      "be indexed. Add .txt or .md articles there and run `qa index`.")
+
+
 def generation(settings: Settings) -> str:
     """A token that changes every time `qa index` finishes writing; "" before the first one.
 
     Example: generation(s) != before  ->  a running UI loads the new index
     """
-    try:
-        return (settings.store / "generation").read_text().strip()
+    try:  # bytes, not text: a damaged marker is a token like any other, never an error
+        return (settings.store / "generation").read_bytes().decode("utf-8", "replace").strip()
     except OSError:
         return ""
 
@@ -247,7 +271,10 @@ def reset(settings: Settings) -> Path | None:
 def _check_store_folder(settings: Settings) -> None:
     if settings.store.exists() and not settings.store.is_dir():
         raise StoreError(f"The store path {settings.store} is a file, not a folder. Pass --store DIR or set QA_STORE.")
-    settings.store.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.store.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise StoreError(_read_only(settings, e)) if _unwritable(e) else e from None
 
 
 def _client(settings: Settings, create: bool) -> Any:
@@ -272,9 +299,28 @@ def _client(settings: Settings, create: bool) -> Any:
         return chromadb.PersistentClient(path=str(settings.store))
     except Exception as e:
         reopen(settings)  # Chroma keeps the client that failed to start; the next try must not get it
+        if "readonly database" in str(e) or not os.access(settings.store, os.W_OK):
+            raise StoreError(_read_only(settings, e)) from e
         raise StoreError(
             f"The store at {settings.store} cannot be opened ({_first_line(e)}). {_rebuild(settings)}"
         ) from e
+
+
+def _unwritable(e: OSError) -> bool:
+    import errno
+
+    return e.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def _read_only(settings: Settings, e: Exception) -> str:
+    """Advice for a store this user cannot write: Chroma writes even to answer, and rebuilding cannot help."""
+    return (f"The store at {settings.store} is read-only for this user ({_first_line(e)}); Chroma writes to it "
+            f"even to answer. Make it writable (chmod -R u+w {settings.store}), or copy it to a folder you can "
+            "write and pass --store or set QA_STORE to that.")
+
+
+def in_the_way(path: Path) -> str:
+    return f"{path} is a folder, where `qa index` keeps a file of that name. Move the folder away and run again."
 
 
 def _where(settings: Settings) -> str:

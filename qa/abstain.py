@@ -14,7 +14,7 @@ import re
 from index.dates import FULL_DATE, MONTH_DAY, MONTH_YEAR, MONTHS, WEEKDAYS
 from qa.question import CLOCK, fits, lead_clause
 from qa.schema import Answer
-from qa.terms import MAGNITUDES, NUMBER_WORDS, STOP, Rarity, fold, terms
+from qa.terms import MAGNITUDES, NUMBER_WORDS, STOP, Rarity, fold, terms, visible
 
 ABSTAIN_TEXT = "The articles don't say. None of the indexed articles answers this question."
 # Abstain when the best sentences hold little of the question's weight AND are not close in
@@ -77,7 +77,7 @@ def absent_names(question: str, texts: list[str], rarity: Rarity) -> list[str]:
     Example: ("On what date did they meet in Hangzhou?", ["... met in Sochi, Sept. 29, 2021."]) -> ["Hangzhou"];
     "Anadolu Agency" is found as "(AA)".
     """
-    words = {fold(w) for t in texts for w in re.findall(r"[\w'’-]+", t)}
+    words = {fold(w) for t in texts for w in re.findall(r"[\w'’-]+", visible(t))}
     prefixes = {w[:NAME_PREFIX] for w in words if len(w) > NAME_PREFIX}
     out = []
     for name in re.findall(r"(?<=\s)[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*", question):

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from qa.config import Settings, settings_from_env
-from qa.errors import IndexMissing, QAError
+from qa.errors import IndexMissing, QAError, QuestionError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -128,7 +128,9 @@ def summary(report: Any) -> str:
 
 
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
-    question = sys.stdin.read() if args.question == "-" else args.question
+    from qa.question import check_question
+
+    question = check_question(_stdin_text() if args.question == "-" else args.question)  # before the slow load
     engine = _engine(settings)
     print(f"qa: {engine.mode_line}", file=sys.stderr)  # once per run, not in every answer
     answer = engine.ask(question)
@@ -143,6 +145,21 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
     if answer.citations:
         print("\nSources:\n" + answer.sources_text())
     return 0
+
+
+def _stdin_text() -> str:
+    """Standard input as text: UTF-8, or UTF-16/32 with a byte order mark (a Windows pipe); else QuestionError."""
+    import codecs
+
+    raw = sys.stdin.buffer.read()
+    marks = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+             (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+    encoding = next((name for bom, name in marks if raw.startswith(bom)), "utf-8")
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as e:
+        raise QuestionError(f"The question on standard input is not {encoding.upper()} text (byte {e.start + 1}); "
+                            "send it as UTF-8.") from None
 
 
 def _engine(settings: Settings) -> Any:
@@ -210,9 +227,11 @@ def _chat_turn(chat: Any, question: str) -> None:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from dataclasses import replace
 
+    from qa.config import BOUNDS, in_range
     from qa.web import serve
 
-    settings = replace(settings, ui_host=args.host or settings.ui_host, ui_port=args.port or settings.ui_port)
+    port = int(in_range("--port", args.port, *BOUNDS["ui_port"])) if args.port is not None else settings.ui_port
+    settings = replace(settings, ui_host=args.host or settings.ui_host, ui_port=port)
     serve(settings)
     return 0
 

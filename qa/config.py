@@ -45,6 +45,9 @@ class Settings:
     llm_model: str = "gpt-4o-mini"
     llm_timeout: float = 30.0  # seconds, for one whole request
     llm_retries: int = 2  # retries after the first try, done once (by the SDK), bounded
+    # QA_LLM_MAX_REPLY: characters of a reply read at most; a longer one is cut there, with a notice. An
+    # answer is a few hundred; this bounds what a runaway (or hostile) endpoint can stream to the page.
+    llm_max_reply_chars: int = 8_000
     # The web UI (`ui.py`, `qa serve`): safe defaults, loosened only on purpose.
     ui_host: str = "127.0.0.1"  # QA_HOST: 0.0.0.0 to listen on every interface
     ui_port: int = 7860  # QA_PORT
@@ -125,6 +128,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object)
     numbers = {
         "llm_timeout": ("QA_LLM_TIMEOUT", float),
         "llm_retries": ("QA_LLM_RETRIES", int),
+        "llm_max_reply_chars": ("QA_LLM_MAX_REPLY", int),
         "ui_port": ("QA_PORT", int),
         "ui_concurrency": ("QA_UI_CONCURRENCY", int),
         "ui_queue_size": ("QA_UI_QUEUE", int),
@@ -132,18 +136,35 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object)
     }
     for name, (var, kind) in numbers.items():
         if env.get(var):
-            values[name] = _number(var, env[var], kind)
+            values[name] = in_range(var, _number(var, env[var], kind), *BOUNDS[name])
     # Gradio's own variables, which hosting platforms and Docker images set; ours win when both are set.
     gradio = {"ui_host": ("GRADIO_SERVER_NAME", str), "ui_port": ("GRADIO_SERVER_PORT", int),
               "ui_root_path": ("GRADIO_ROOT_PATH", str)}
     for name, (var, kind) in gradio.items():
         if env.get(var) and name not in values:
-            values[name] = _number(var, env[var], kind) if kind is int else env[var]
+            values[name] = in_range(var, _number(var, env[var], kind), *BOUNDS[name]) if kind is int else env[var]
     for name, value in overrides.items():
         if value is not None:
             values[name] = Path(str(value)).expanduser().resolve() if name in paths else value
     settings = Settings(**values)  # type: ignore[arg-type]
     return settings.with_profile(settings.profile) if settings.profile else settings
+
+
+# The values each number setting may take (inclusive); outside them the program would not work.
+BOUNDS: dict[str, tuple[float, float]] = {
+    "llm_timeout": (0.1, 3600), "llm_retries": (0, 10), "llm_max_reply_chars": (200, 10_000_000),
+    "ui_port": (1, 65535), "ui_concurrency": (1, 64), "ui_queue_size": (1, 10_000),
+    "max_upload_bytes": (1, 10 * 2**20),
+}
+
+
+def in_range(var: str, value: float, low: float, high: float) -> float:
+    """Example: in_range("QA_PORT", 99999, 1, 65535) -> ConfigError "QA_PORT=99999 is out of range: ..."."""
+    from qa.errors import ConfigError
+
+    if not low <= value <= high:
+        raise ConfigError(f"{var}={value:g} is out of range: set it between {low:g} and {high:g}, or unset it.")
+    return value
 
 
 def _number(var: str, raw: str, kind: type) -> float | int:

@@ -27,7 +27,7 @@ from qa.lexical import Lexical, bm25_text
 from qa.terms import Rarity
 from qa.vectors import SentenceVectors
 
-FORMAT = "3"  # what the cache files mean; a new value makes every old cache stale
+FORMAT = "4"  # what the cache files mean; a new value makes every old cache stale
 _PAGE = 20_000  # chunks per Chroma read, with their text and metadata
 _ID_PAGE = 200_000  # chunk IDs per Chroma read
 

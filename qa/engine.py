@@ -17,11 +17,12 @@ from qa.abstain import abstention
 from qa.chat import Chat, turns_from
 from qa.config import Settings, settings_from_env
 from qa.corpus import open_corpus
-from qa.errors import ConfigError, IndexMissing, LLMError, QuestionError
+from qa.errors import ConfigError, IndexMissing, LLMError, LLMSkipped, QuestionError
 from qa.prompt import Numbered
 from qa.question import check_question, parts_of
 from qa.retrieve import Retriever, Sentence
 from qa.schema import Answer
+from qa.terms import visible
 from qa.threads import single_blas_thread
 
 if TYPE_CHECKING:
@@ -36,7 +37,15 @@ class Engine:
 
     def __init__(self, settings: Settings) -> None:
         from index.encoder import make_embedder
-        from index.store import as_built, damage_reported, generation, open_collection, open_sentences, reopen
+        from index.store import (
+            as_built,
+            check_filled,
+            damage_reported,
+            generation,
+            open_collection,
+            open_sentences,
+            reopen,
+        )
 
         with damage_reported(settings):
             settings = as_built(settings)  # the encoder and sentence vectors the store was built with
@@ -51,6 +60,7 @@ class Engine:
                                     settings.encoder, settings.cache)
             self.corpus = open_corpus(settings, collection, sentences)
             self.retriever = retriever(collection, sentences, encoder, self.corpus, settings.top_k)
+        check_filled(settings, len(self.corpus.ids))
         self.rarity = self.corpus.rarity
         single_blas_thread()  # answers multiply small matrices (qa/threads.py); after bm25s brought scipy's BLAS
         _return_freed_memory()
@@ -87,8 +97,10 @@ class Engine:
         found = self.find(question, resolved=resolved)
         if self.llm is None or not found.passages:
             return found.offline
+        limit = self.settings.llm_max_reply_chars
         try:
-            return self._checked(found, self.llm.complete(self._prompt(found)))
+            reply = self.llm.complete(self._prompt(found))
+            return _noting_cut(self._checked(found, _whole_sentences(reply, limit)), len(reply) > limit, limit)
         except LLMError as e:
             return _fallback(found.offline, e)
 
@@ -104,13 +116,24 @@ class Engine:
             yield found.offline
             return
         pieces: list[str] = []
+        limit, size, cut = self.settings.llm_max_reply_chars, 0, False
+        replies = self.llm.stream(self._prompt(found))
         try:
-            for piece in self.llm.stream(self._prompt(found)):
-                pieces.append(piece)
-                yield piece
-            final = self._checked(found, "".join(pieces))
+            for piece in replies:
+                cut = len(piece) > limit - size
+                piece = piece[: limit - size]
+                size += len(piece)
+                if piece:
+                    pieces.append(piece)
+                    yield piece
+                if cut:
+                    break  # the rest of the reply is never read
+            reply = _whole_sentences("".join(pieces), limit) if cut else "".join(pieces)
+            final = _noting_cut(self._checked(found, reply), cut, limit)
         except LLMError as e:
             final = _fallback(found.offline, e)
+        finally:
+            getattr(replies, "close", lambda: None)()  # a cut stream ends now, not when collected
         yield final
 
     def standalone(self, question: str, turns: list[tuple[str, Answer]]) -> str | None:
@@ -123,8 +146,10 @@ class Engine:
         except LLMError:
             return None
         lines = [_LABEL.sub("", line).strip().strip('"“”') for line in cite.clean(reply).splitlines() if line.strip()]
+        if len(lines) != 1 or not _asks(lines[0]):
+            return None  # an answer, or talk about the question, is not a question to search for
         try:
-            return check_question(lines[0]) if len(lines) == 1 else None
+            return check_question(lines[0])
         except QuestionError:
             return None
 
@@ -161,7 +186,7 @@ class Engine:
         from index.store import damage_reported
 
         question = check_question(question)
-        search_for = check_question(resolved) if resolved else question
+        search_for = visible(check_question(resolved) if resolved else question)  # "Mei\u200bling" is "Meiling"
         refusal = guard.screen(question, self.rarity)
         if refusal:
             return Found(replace(abstention(question), text=refusal, resolved_question=search_for), [], [])
@@ -195,6 +220,16 @@ class Engine:
                       unsupported=checked.unsupported, conflicts=base.conflicts, retrieved=base.retrieved)
 
 
+_QUESTION_WORD = re.compile(r"^(who|whom|whose|what|when|where|which|why|how|is|are|was|were|do|does|did|has|have|"
+                            r"had|can|could|will|would|should|shall|may|might)\b", re.I)
+
+
+def _asks(line: str) -> bool:
+    """Is a model's one-line rewrite a question? Example: "When did Russia lift the ban?" -> True;
+    "Russia lifted the ban on June 30 [1]." -> False."""
+    return not cite.MARKS.search(line) and (line.rstrip().endswith("?") or bool(_QUESTION_WORD.match(line)))
+
+
 @dataclass
 class Found:
     """What retrieval found for one question."""
@@ -225,7 +260,25 @@ def _holding(passages: list[Numbered], source: str, at: int) -> int | None:
     return None
 
 
+def _whole_sentences(reply: str, limit: int) -> str:
+    """The reply if it fits in `limit` characters, else its whole sentences that do (a cut mid-sentence
+    would be checked, and flagged, as a claim). Example: ("Yes. No more", 9) -> "Yes."."""
+    if len(reply) < limit:
+        return reply
+    ends = [m.end() for m in re.finditer(r"[.!?][\"'”’)\]]*(?:\s*\[\d+\])*(?=\s)", reply[: limit + 1])]
+    return reply[: ends[-1]] if ends else reply[:limit]
+
+
+def _noting_cut(answer: Answer, cut: bool, limit: int) -> Answer:
+    if not cut or answer.notice:
+        return answer
+    return replace(answer, notice=f"The LLM's reply was cut at {limit:,} characters (QA_LLM_MAX_REPLY); "
+                                  "ask a narrower question, or raise the limit.")
+
+
 def _fallback(offline: Answer, e: LLMError) -> Answer:
+    if isinstance(e, LLMSkipped):
+        return replace(offline, notice=f"Offline answer: {e}.")
     return replace(offline, notice=f"Offline answer, the LLM failed: {e}.")
 
 

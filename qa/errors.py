@@ -10,6 +10,7 @@
      ├── QuestionError      the question cannot be asked (empty, too long)
      ├── UploadError        an uploaded file cannot become an article (type, size, content)
      └── LLMError           the LLM endpoint failed; the engine falls back to offline answers
+          └── LLMSkipped    it failed moments ago: not asked again until a set time
 
 Only the CLI and the UI turn these into text for people.
 """
@@ -53,3 +54,7 @@ class UploadError(QAError):
 
 class LLMError(QAError):
     """The LLM endpoint failed (key, rate limit, timeout, connection, malformed reply)."""
+
+
+class LLMSkipped(LLMError):
+    """The LLM failed moments ago (a timeout, an unreachable server), so no request was sent."""

@@ -10,6 +10,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from qa.terms import visible
+
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # BM25Retriever's default
 LANGUAGE = "english"  # stop words and stemmer
 _local = threading.local()  # a PyStemmer object is not thread-safe: one per thread
@@ -37,8 +39,8 @@ class Lexical:
         """An index of `texts` (at least one), row i being texts[i]."""
         import bm25s
 
-        tokens = bm25s.tokenize(texts, stopwords=LANGUAGE, stemmer=_stemmer(), token_pattern=TOKEN_PATTERN,
-                                show_progress=False)
+        tokens = bm25s.tokenize([visible(t) for t in texts], stopwords=LANGUAGE, stemmer=_stemmer(),
+                                token_pattern=TOKEN_PATTERN, show_progress=False)
         bm25 = bm25s.BM25()
         bm25.index(tokens, show_progress=False)
         return cls(bm25)
@@ -58,7 +60,7 @@ class Lexical:
         import bm25s
 
         k = min(k, self.rows)
-        tokens = bm25s.tokenize(question, stemmer=_stemmer(), token_pattern=TOKEN_PATTERN, show_progress=False)
+        tokens = bm25s.tokenize(visible(question), stemmer=_stemmer(), token_pattern=TOKEN_PATTERN, show_progress=False)
         rows, scores = self.bm25.retrieve(tokens, k=k, show_progress=False)
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0])]
 

@@ -19,7 +19,7 @@ import httpx
 import openai
 
 from qa.config import Settings
-from qa.errors import LLMError
+from qa.errors import LLMError, LLMSkipped
 
 OPENAI_URL = "https://api.openai.com/v1"
 COOLDOWN = 30.0  # seconds: after a timeout or an unreachable server, fail fast instead of waiting again
@@ -70,7 +70,9 @@ class LLM:
     def _bounded(self, request: Callable[[float], Iterator[str]]) -> Iterator[str]:
         """Run `request(seconds left)` with retries, all within one deadline."""
         if self._down and time.monotonic() < self._down[0]:
-            raise self._down[1]
+            until = time.strftime("%H:%M:%S", time.localtime(time.time() + self._down[0] - time.monotonic()))
+            raise LLMSkipped(f"the LLM is skipped until {until}, as it failed moments ago ({self._down[1]}); "
+                             "no request was sent")
         deadline = time.monotonic() + self.timeout
         for attempt in range(self.retries + 1):
             started = False

@@ -45,6 +45,10 @@ def check_question(question: str) -> str:
     """The question cleaned of control characters, or a QuestionError saying what to fix."""
     if not isinstance(question, str):
         raise QuestionError("The question must be text.")
+    bad = re.search(r"[\ud800-\udfff]", question)  # argv's or JSON's stand-in for bytes that are not UTF-8
+    if bad:
+        raise QuestionError(f"The question is not UTF-8 text (a stray byte at character {bad.start() + 1}); "
+                            "type it again in a UTF-8 terminal or editor.")
     cleaned = _CONTROL.sub(" ", question).strip()
     if not cleaned:
         raise QuestionError("The question is empty. Type a question about the articles.")

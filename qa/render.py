@@ -79,7 +79,11 @@ def _source(c: Citation, turn: int, articles: Path) -> str:
 
 
 def _in_context(c: Passage, articles: Path) -> str:
-    before, after = paragraph_around(_read(articles, c.source), c.start, c.end)
+    text = _read(articles, c.source)
+    if text[c.start : c.end] != c.quote:  # the file changed since it was indexed: its offsets mean nothing now
+        return f'<mark class="quote">{html.escape(c.quote)}</mark> <span class="notice">(the file has changed ' \
+               "since it was indexed; run `qa index`)</span>"
+    before, after = paragraph_around(text, c.start, c.end)
     return f'{html.escape(before)}<mark class="quote">{html.escape(c.quote)}</mark>{html.escape(after)}'
 
 

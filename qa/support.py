@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from qa.terms import NUMBER_WORDS, STOP, fold, terms
+from qa.terms import NUMBER_WORDS, STOP, fold, terms, visible
 
 # Calibrated in tests/test_support.py on 56 hand-written pairs from the articles (28 paraphrases, 28 near
 # misses): accuracy 0.80 at 0.65 and 0.70 (0.75 at 0.50, 0.73 at 0.20, 0.77 at 0.80); the lower of the two
@@ -53,7 +53,7 @@ def anchors(sentence: str) -> list[str]:
 
 def check(sentence: str, quote: str, min_overlap: float = MIN_OVERLAP) -> Support:
     """Whether `quote` supports `sentence` (see the module doc)."""
-    quote = _acronyms(quote)
+    quote, sentence = _acronyms(visible(quote)), visible(sentence)
     quote_numbers = {_number(n) for n in _NUMBER.findall(quote)}
     quote_numbers |= {_CHECKED_NUMBERS[w.lower()] for w in _WORD.findall(quote) if w.lower() in _CHECKED_NUMBERS}
     quote_words = {fold(w) for w in _WORD.findall(quote)}

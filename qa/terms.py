@@ -30,6 +30,9 @@ NUMBER_WORDS = {
 }  # fmt: skip
 MAGNITUDES = r"dozens?|hundreds?|thousands?|millions?|billions?"
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+# Characters that show nothing yet split a word for a regex: soft hyphen, zero-width space, non-joiner and joiner,
+# word joiner, byte order mark. Matching folds them out; the article text (and its offsets) keeps them.
+_INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 _DOTTED = re.compile(r"\b(?:[A-Za-z]\.){2,}")  # "U.N.", "U.S.": one word, as "UN" and "US" are
 # A country and the words for its people or things: an article that says "China" knows "Chinese".
 COUNTRY_WORDS = [
@@ -69,9 +72,14 @@ def fold(word: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
+def visible(text: str) -> str:
+    """`text` without the invisible characters inside words. Example: "Mei\u200bling" -> "Meiling"."""
+    return _INVISIBLE.sub("", text)
+
+
 def terms(text: str) -> list[str]:
     """Content stems in order. Example: terms("When did Russia lift the ban?") == ["russia", "lift", "ban"]."""
-    text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), text)
+    text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), visible(text))
     return [_stem(w) for w in _WORD.findall(text) if w.lower() not in STOP and len(w) > 1]
 
 
@@ -84,6 +92,11 @@ def _kin() -> dict[str, set[str]]:
         for stem in stems:
             out.setdefault(stem, set()).update(stems - {stem})
     return out
+
+
+def kindred(stem: str) -> set[str]:
+    """The stems of the same country's other words. Example: kindred("turkey") == {"turkish", "turk"}."""
+    return _kin().get(stem, set())
 
 
 LIKE_SUFFIX = 3  # known_like: letters a word may differ by at its end

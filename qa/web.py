@@ -9,10 +9,13 @@ passes the earlier turns too: `predict(question, [first_answer], api_name="/chat
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -23,7 +26,7 @@ import qa
 from qa import render
 from qa.chat import Chat
 from qa.config import PROJECT_DIR, Settings
-from qa.errors import ConfigError, QAError
+from qa.errors import ConfigError, QAError, QuestionError
 from qa.schema import Answer
 
 log = logging.getLogger("qa.web")
@@ -35,6 +38,7 @@ EXAMPLES = [
 ]
 UNEXPECTED = "Something went wrong while answering; the server log has the details. Try again or rephrase."
 SHOWN_QUESTION_CHARS = 300  # of a very long question echoed in the chat
+MAX_HISTORY_CHARS = 200_000  # of the earlier turns passed to /chat, as JSON: dozens of answers with their quotes
 WATCH_SECONDS = 2.0  # how often the server looks for an index written by `qa index`
 Turns = list[tuple[str, Answer]]
 Messages = list[dict[str, str]]
@@ -79,7 +83,10 @@ class Service:
         def loop() -> None:
             while True:
                 time.sleep(seconds)
-                self.current()
+                try:
+                    self.current()
+                except Exception:  # noqa: BLE001 - a bad moment of the store must not stop the watching
+                    log.exception("looking for a new index failed; trying again in %g s", seconds)
 
         threading.Thread(target=loop, name="qa-watch", daemon=True).start()
 
@@ -111,7 +118,8 @@ class Service:
             report = build_index(self.settings, wait=log.info)  # after a `qa index` running elsewhere
             with self._reloading:
                 self.engine = qa.load(settings=self.settings, build=False)
-        notes = [f"{source}: {why}" for source, why in report.skipped] + report.warnings
+        notes = [n for n in [f"{source}: {why}" for source, why in report.skipped] + report.warnings
+                 if any(re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])", n) for name in saved)]
         added = ", ".join(f"`{name}`" for name in saved)
         return f"Added {added}; the index now has {self.engine.stats['articles']} articles." + "".join(
             f"\n\n⚠ {render.escape(n)}" for n in notes
@@ -124,6 +132,7 @@ def respond(service: Service, question: str, messages: Messages, turns: Turns) -
         yield gr.skip(), gr.skip(), gr.skip(), gr.skip()  # Enter in an empty box: nothing to ask
         return
     shown = question if len(question) <= SHOWN_QUESTION_CHARS else question[:SHOWN_QUESTION_CHARS] + "…"
+    shown = shown.encode("utf-8", "replace").decode()  # a lone surrogate cannot be sent back as JSON: "?"
     messages = [*messages, {"role": "user", "content": render.escape(shown)}, {"role": "assistant", "content": ""}]
     chat = Chat(service.current(), turns)
     turn, text = len(turns) + 1, ""
@@ -150,12 +159,21 @@ def api_answer(service: Service, question: str, history: list[Any] | None = None
     """One question, after the earlier turns of its conversation if any: the Answer as a dict (text,
     citations, abstained, ...). The caller keeps the conversation: see `qa.chat.turns_from`."""
     try:
+        check_history(history or [])
         return service.current().chat(history or ()).ask(question).to_dict()
     except QAError as e:
         raise gr.Error(str(e), print_exception=False) from None
     except Exception:
         log.exception("API question %r failed", question[:200])
         raise gr.Error(UNEXPECTED, print_exception=False) from None
+
+
+def check_history(history: list[Any]) -> None:
+    """A /chat history within MAX_HISTORY_CHARS, or a QuestionError saying what to send instead."""
+    size = len(json.dumps(history, ensure_ascii=False, default=str))
+    if size > MAX_HISTORY_CHARS:
+        raise QuestionError(f"The history passed is {size:,} characters long; the limit is {MAX_HISTORY_CHARS:,}. "
+                            "Pass only the recent turns of the conversation.")
 
 
 def upload(service: Service, files: list[str] | None) -> tuple[str, list[list[str]], str, None]:
@@ -168,7 +186,29 @@ def upload(service: Service, files: list[str] | None) -> tuple[str, list[list[st
     except Exception:
         log.exception("adding %s failed", files)
         message = "⚠ The files could not be added; the server log has the details."
+    finally:
+        discard_uploads(files)
     return message, service.article_rows(), service.status(), None
+
+
+def discard_uploads(files: list[str]) -> None:
+    """Remove Gradio's copies of uploaded files, added or refused: Gradio would keep them, and serve them."""
+    from gradio.utils import get_upload_folder
+
+    root = Path(get_upload_folder()).resolve()
+    for f in files:
+        path = Path(f).resolve()
+        if path != root and path.is_relative_to(root):
+            path.unlink(missing_ok=True)
+            if path.parent != root:
+                with suppress(OSError):
+                    path.parent.rmdir()  # the upload's own folder, once empty
+
+
+def index_now(service: Service) -> tuple[str, list[list[str]]]:
+    """The status line and the article list of the index answering now."""
+    service.current()
+    return service.status(), service.article_rows()
 
 
 def build(service: Service) -> gr.Blocks:
@@ -197,6 +237,8 @@ def build(service: Service) -> gr.Blocks:
                     api_visibility="private")
         files.upload(partial(upload, service), files, [added, table, status, files], api_visibility="private",
                      concurrency_limit=1)
+        # Each page shows the index as it is when opened, not as it was when the server started.
+        demo.load(partial(index_now, service), None, [status, table], api_visibility="private", queue=False)
 
         def chat(question: str, history: list[Any] | None = None) -> dict[str, Any]:
             """Answer a question from the articles: the answer text with [n] markers and its citations.

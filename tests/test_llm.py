@@ -21,6 +21,7 @@ from tests.fake_openai import FakeOpenAI, Reply, error, reply
 TIMEOUT = 2.0
 BAN = "001_1dfbcbbfd773fe7a.txt"
 BAN_TEXT = "On June 30, Russia lifted a ban"
+QUESTION = "When did Russia lift the ban on tourist flights to Turkey?"
 COUP_JULY, COUP_JUNE = "001_1dfbcbbfd773fe7a.txt", "003_357cf64761681100.txt"
 
 
@@ -196,6 +197,29 @@ def test_stall_in_the_middle_of_a_stream_is_cut_at_the_timeout(llm: Engine, serv
     assert pieces[-1].mode == "extractive" and "no reply within" in pieces[-1].notice
 
 
+@pytest.mark.parametrize("streamed", [False, True], ids=["json", "sse"])
+def test_a_runaway_reply_is_cut_at_the_limit_with_a_notice(llm: Engine, server: FakeOpenAI, streamed: bool) -> None:
+    limit = llm.settings.llm_max_reply_chars
+    sentence = "Russia lifted its ban on tourist flights to Turkey on June 30 [{}]. "
+    server.script(reply(lambda r: sentence.format(n(r, BAN_TEXT)) * (3 * limit // len(sentence)), pieces=40))
+    pieces = list(llm.stream(QUESTION)) if streamed else [llm.ask(QUESTION)]
+    final = pieces[-1]
+    assert isinstance(final, Answer) and final.mode == "llm" and final.citations
+    assert sum(len(p) for p in pieces if isinstance(p, str)) <= limit
+    assert len(final.text) <= limit and f"cut at {limit:,} characters (QA_LLM_MAX_REPLY)" in final.notice
+
+
+def test_after_a_timeout_the_llm_is_skipped_for_a_while_and_the_notice_says_until_when(llm: Engine,
+                                                                                       server: FakeOpenAI) -> None:
+    server.script(Reply("stall"))
+    assert "no reply within" in llm.ask(QUESTION).notice
+    asked = len(server.requests)
+    notice = llm.ask(QUESTION).notice
+    assert len(server.requests) == asked  # nothing was sent, so nothing can have gone unanswered
+    assert re.fullmatch(r"Offline answer: the LLM is skipped until \d\d:\d\d:\d\d, as it failed moments ago "
+                        r"\(no reply within .*\); no request was sent\.", notice), notice
+
+
 def test_dropped_connection_falls_back(llm_settings: Settings, module_engine: Engine) -> None:
     module_engine.llm = LLM(replace(llm_settings, openai_base_url="http://127.0.0.1:9/v1"))
     answer = module_engine.ask("When did Russia lift the ban on tourist flights to Turkey?")
@@ -266,6 +290,20 @@ def test_follow_up_is_condensed_by_the_llm(llm: Engine, server: FakeOpenAI) -> N
     condense = server.requests[1]["messages"][-1]["content"]
     assert "What did Putin criticise Kyiv for?" in condense and "How did Ankara respond to that?" in condense
     assert standalone in server.requests[2]["messages"][-1]["content"]
+
+
+@pytest.mark.parametrize("rewrite", ["Ankara said it cannot be blamed for Ukraine's use of Turkish drones [1].",
+                                     "Ankara said it cannot be blamed for Ukraine's use of Turkish drones."],
+                         ids=["cited-answer", "answer"])
+def test_a_rewrite_that_answers_instead_of_asking_is_not_searched_for(llm: Engine, server: FakeOpenAI,
+                                                                      rewrite: str) -> None:
+    server.script(reply("Putin criticised Kyiv for deploying Turkish-made drones."), reply(rewrite),
+                  reply("Ankara says it cannot be blamed for Ukraine's use of Turkish drones."))
+    chat = llm.chat()
+    chat.ask("What did Putin criticise Kyiv for?")
+    answer = chat.ask("How did Ankara respond to that?")
+    assert "Ankara said" not in answer.resolved_question  # the offline resolution instead, carrying the topic
+    assert "Putin criticise Kyiv" in answer.resolved_question and "Ankara" in answer.resolved_question
 
 
 def test_follow_up_falls_back_to_offline_resolution_when_the_llm_fails(llm: Engine, server: FakeOpenAI) -> None:

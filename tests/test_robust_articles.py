@@ -126,3 +126,36 @@ def test_utf16_with_or_without_byte_order_mark_and_latin1_are_decoded(raw: bytes
 
     text, used = decode(raw)
     assert used == encoding and text == raw.decode(encoding).replace("\r\n", "\n")
+
+
+def test_a_3_mb_article_of_one_paragraph_is_split_into_exact_sentences_and_chunks(tmp_path: Path) -> None:
+    """NLTK gives up on one regex search after 5 s; a paragraph of megabytes is read in bounded pieces."""
+    from index.pipeline import parse
+
+    unit = "Mr. Smith met Dr. Jones at 3 p.m. in Ankara. Yes. No. "
+    body = (unit * (3_000_000 // len(unit) + 1))[:3_000_000].strip()
+    (tmp_path / "long.txt").write_text(f"A long day in Ankara\n\n{body}\n")
+    files, _, _ = load_folder(tmp_path)
+    article = parse(files[0], chunk_tokens=200)
+    text = files[0].text
+    sentences = [s for c in article.chunks for s in c.sentences]
+    assert text[article.chunks[-1].end - 20 : article.chunks[-1].end] == body[-20:]
+    assert all(text[s.start : s.end] == text[s.start : s.end].strip() != "" for s in sentences)
+    between = [text[a.end : b.start] for a, b in zip(sentences, sentences[1:])]
+    assert all(not gap.strip() for gap in between)  # nothing of the paragraph is lost between sentences
+    assert max(s.end - s.start for s in sentences) < 100  # split at its full stops, not in blind pieces
+
+
+def test_invisible_characters_inside_words_neither_hide_them_nor_shift_the_quotes(fresh: Settings) -> None:
+    """Soft hyphens, zero-width spaces and word joiners, in an article or in a question, are folded for matching."""
+    import qa
+
+    text = ("Zoo news from the capital\n\nThe An\u00adka\u00adra zoo wel\u200bcomed a giant panda named Mei\u200bling "
+            "on Friday, the city said.\n")
+    (fresh.articles / "zoo.txt").write_text(text)
+    engine = qa.load(settings=fresh)
+    for question in ("Who is Meiling?", "Which zoo wel\u00adcomed Mei\u2060ling?", "Who is Mei\u200bling?"):
+        answer = engine.ask(question)
+        assert not answer.abstained and answer.citations[0].source == "zoo.txt", (question, answer.text)
+        cited = answer.citations[0]
+        assert text[cited.start : cited.end] == cited.quote and "Mei\u200bling" in cited.quote

@@ -17,7 +17,7 @@ import pytest
 
 from qa.config import Settings
 from qa.guard import FOREIGN_TEXT, INSTRUCTIONS_TEXT
-from tests.test_ui import Server, _copy_index, _running_app
+from tests.test_ui import CHROMIUM, CHROMIUM_ARGS, Server, _copy_index, _running_app
 
 NORMAL = "When did Russia lift the ban on tourist flights to Turkey?"
 NEW_QUESTION = "What did the Ankara zoo welcome on Friday?"
@@ -57,7 +57,21 @@ def test_bad_questions_over_the_chat_api(served: Server) -> None:
         assert "June 30" in client.predict(NORMAL, api_name="/chat")["text"]
 
 
-def test_qa_index_while_serving_switches_answers_to_the_new_content_without_a_restart(served: Server) -> None:
+def test_a_lone_surrogate_in_the_api_json_is_refused_in_one_line(served: Server) -> None:
+    import json
+    import urllib.request
+
+    body = json.dumps({"data": ["When did Russia lift the ban\ud800?", None]}).encode()  # "\ud800", escaped
+    call = urllib.request.Request(f"{served.url}/gradio_api/call/chat", body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(call, timeout=30) as sent:
+        event = json.load(sent)["event_id"]
+    with urllib.request.urlopen(f"{served.url}/gradio_api/call/chat/{event}", timeout=120) as stream:
+        events = stream.read().decode()
+    assert events.startswith("event: error") and "The question is not UTF-8 text" in events, events
+
+
+def test_qa_index_while_serving_switches_answers_and_pages_to_the_new_content_without_a_restart(
+        served: Server) -> None:
     from gradio_client import Client
 
     assert Client(served.url, verbose=False).predict(NEW_QUESTION, api_name="/chat")["abstained"]
@@ -102,6 +116,20 @@ def test_qa_index_while_serving_switches_answers_to_the_new_content_without_a_re
     assert errors == []
     during = [r for r in results if started <= r[0] <= ended]
     assert during, "no question was answered while indexing ran"
+    _a_fresh_page_lists(served, "panda.txt", "6 articles")
+
+
+def _a_fresh_page_lists(served: Server, source: str, status: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(served.url)
+        expect(page.locator("#status")).to_contain_text(status)
+        page.get_by_text("Articles in the index").click()
+        expect(page.locator("#article-table")).to_contain_text(source)
+        browser.close()
 
 
 def _lock_holder(store: Path, process: subprocess.Popen[str]) -> None:

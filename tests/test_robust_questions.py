@@ -115,3 +115,18 @@ def test_qa_chat_survives_every_bad_question_and_keeps_answering(settings: Setti
     assert chat.stderr.count("qa: ") == 2  # "?!?" and the 20,000 characters: one line each
     assert "no words" in chat.stderr and "20,000 characters" in chat.stderr
     assert chat.stdout.count(FOREIGN_TEXT) == 3 and chat.stdout.count(INSTRUCTIONS_TEXT) == 3
+
+
+def test_qa_ask_refuses_bytes_that_are_not_utf8_in_one_line_and_reads_utf16_with_a_byte_order_mark(
+        settings: Settings) -> None:
+    paths = ["--articles", str(settings.articles), "--store", str(settings.store)]
+    command = [sys.executable, "-m", "qa.cli", "ask"]
+    argv = subprocess.run([*command, b"When did Russia lift the ban\xff?", *paths], capture_output=True, timeout=300)
+    piped = subprocess.run([*command, "-", *paths], input=b"When did Russia lift the ban\xff?", capture_output=True,
+                           timeout=300)
+    for refused in (argv, piped):
+        assert refused.returncode == 2 and refused.stdout == b"", refused.stderr
+        [line] = refused.stderr.decode().splitlines()
+        assert line.startswith("qa: The question ") and "not UTF-8 text" in line and "UTF-8" in line.split(";")[1]
+    utf16 = subprocess.run([*command, "-", *paths], input=NORMAL.encode("utf-16"), capture_output=True, timeout=300)
+    assert utf16.returncode == 0 and FACT in utf16.stdout.decode(), utf16.stderr

@@ -8,7 +8,7 @@ import random
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -150,3 +150,110 @@ def test_deleted_vector_index_files_are_reported_and_rebuilt(large: Settings, tm
     assert "moved" not in rebuilt.stderr  # the store opened, so its collections were dropped, not moved
     assert rebuilt.stdout.startswith("added 6, updated 0, removed 0, kept 0")
     _answers(copy)
+
+
+def _begun(settings: Settings) -> None:
+    """What a first `qa index` leaves before its first slice of chunks is written: empty collections."""
+    from index.store import open_collection
+
+    open_collection(settings, create=True)
+    open_sentences(settings, create=True)
+
+
+def test_an_index_left_empty_by_a_run_that_crashed_is_completed_by_qa_ask_saying_so(settings: Settings,
+                                                                                      tmp_path: Path) -> None:
+    empty = Settings(articles=settings.articles, store=tmp_path / "store")
+    _begun(empty)
+    with pytest.raises(qa.QAError, match=r"is empty: the `qa index` that began it did not finish\. Run `qa index`"):
+        qa.load(settings=empty, build=False)
+    asked = _qa("ask", QUESTION, settings=empty)
+    assert asked.returncode == 0, asked.stderr
+    assert asked.stderr.splitlines()[0] == (f"qa: The index at {empty.store} is empty: the `qa index` that began "
+                                            "it did not finish. Run `qa index` to complete it. Running it now.")
+    assert "June 30" in asked.stdout
+
+
+def test_an_index_being_built_says_so_instead_of_answering_that_the_articles_dont_say(settings: Settings,
+                                                                                       tmp_path: Path) -> None:
+    from index.store import writer_lock
+
+    empty = Settings(articles=settings.articles, store=tmp_path / "store")
+    _begun(empty)
+    with writer_lock(empty):  # a `qa index --rebuild` at work
+        asked = _qa("ask", QUESTION, settings=empty)
+        with pytest.raises(qa.QAError, match="is being built by `qa index`"):
+            qa.load(settings=empty)
+    assert asked.returncode == 2 and asked.stdout == "", asked.stdout
+    assert asked.stderr.splitlines() == [f"qa: The index at {empty.store} is being built by `qa index` and is empty "
+                                         "so far; ask again when it finishes."]
+
+
+def test_an_index_of_a_folder_where_nothing_could_be_indexed_says_so(tmp_path: Path) -> None:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "empty.txt").write_text("")
+    empty = Settings(articles=articles, store=tmp_path / "store")
+    assert _qa("index", settings=empty).returncode == 0
+    asked = _qa("ask", QUESTION, settings=empty)
+    assert asked.returncode == 2 and asked.stdout == ""
+    assert asked.stderr.splitlines()[-1] == (f"qa: The index at {empty.store} holds no article: no file in "
+                                             f"{articles} could be indexed. Add .txt or .md articles there and "
+                                             "run `qa index`.")
+
+
+def test_binary_bytes_in_the_generation_marker_are_a_token_like_any_other(tmp_path: Path) -> None:
+    from index.store import generation
+
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "generation").write_bytes(b"\xff\xfe\x00\x9c garbage")
+    assert generation(Settings(store=store)) != ""  # read without an error, so a server's watcher keeps watching
+
+
+@pytest.mark.parametrize("name", ["indexed.json", "index.lock"])
+def test_a_folder_where_qa_index_keeps_a_file_is_named_in_one_line_and_left_alone(settings: Settings,
+                                                                                tmp_path: Path, name: str) -> None:
+    copy = _copy(settings, tmp_path)
+    (copy.store / name).unlink(missing_ok=True)
+    (copy.store / name / "mine").mkdir(parents=True)
+    shutil.copytree(settings.articles, tmp_path / "articles")
+    (tmp_path / "articles" / "new.txt").write_text("Talks in Sochi.\n\nThe leaders met in Sochi to discuss gas.\n")
+    out = _qa("index", settings=Settings(articles=tmp_path / "articles", store=copy.store))
+    assert out.returncode == 2 and out.stdout == "", out.stderr
+    assert out.stderr.splitlines() == [f"qa: {copy.store / name} is a folder, where `qa index` keeps a file of that "
+                                       "name. Move the folder away and run again."]
+    assert (copy.store / name / "mine").is_dir()
+    _answers(copy)
+
+
+@pytest.fixture
+def read_only(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
+    """A copy of the store that this user cannot write: a read-only bind mount for root, else permissions."""
+    copy = _copy(settings, tmp_path)
+    if os.geteuid() != 0:
+        subprocess.run(["chmod", "-R", "a-w", str(copy.store)], check=True)
+        yield copy
+        subprocess.run(["chmod", "-R", "u+w", str(copy.store)], check=True)
+        return
+    mounted = Settings(articles=copy.articles, store=tmp_path / "mounted")
+    mounted.store.mkdir()
+    binds = [["mount", "--bind", str(copy.store), str(mounted.store)],
+             ["mount", "-o", "remount,bind,ro", str(mounted.store)]]
+    if any(subprocess.run(b, capture_output=True).returncode for b in binds):
+        subprocess.run(["umount", str(mounted.store)], capture_output=True)
+        pytest.skip("root without the right to mount: a read-only store cannot be made")
+    try:
+        yield mounted
+    finally:
+        subprocess.run(["umount", str(mounted.store)], check=True)
+
+
+def test_a_read_only_store_is_named_as_such_and_rebuilding_is_not_advised(read_only: Settings) -> None:
+    before = sorted((p.name, p.stat().st_size) for p in read_only.store.rglob("*") if p.is_file())
+    for command in (["ask", QUESTION], ["index"]):
+        out = _qa(*command, settings=read_only)
+        assert out.returncode == 2 and out.stdout == "", out.stderr
+        [line] = [ln for ln in out.stderr.splitlines() if not ln.startswith("qa: offline")]
+        assert line.startswith(f"qa: The store at {read_only.store} is read-only for this user (")
+        assert "--rebuild" not in line and "chmod -R u+w" in line and "QA_STORE" in line
+    assert sorted((p.name, p.stat().st_size) for p in read_only.store.rglob("*") if p.is_file()) == before

@@ -268,6 +268,22 @@ def test_html_in_answers_and_articles_is_shown_as_text(tmp_path: Path) -> None:
     assert "Before &lt;img src=x onerror=alert(1)&gt; " in panel and "a.txt" in panel and "AA" in panel
 
 
+def test_a_quote_from_an_article_changed_since_indexing_is_shown_alone_not_beside_other_text(tmp_path: Path) -> None:
+    from qa.render import sources_html
+
+    text = "Intro.\nOn June 30, Russia lifted a ban on tourist flights to Turkey.\n"
+    (tmp_path / "a.txt").write_text(text)
+    quote = "On June 30, Russia lifted a ban on tourist flights to Turkey."
+    start = text.index(quote)
+    cited = Citation(source="a.txt", quote=quote, start=start, end=start + len(quote), id=1)
+    answer = Answer(text="On June 30 [1].", citations=[cited], abstained=False, mode="extractive", question="q")
+    assert "has changed" not in sources_html([answer], tmp_path)
+    (tmp_path / "a.txt").write_text("A new first line, longer than the old one.\n" + text)
+    panel = sources_html([answer], tmp_path)
+    assert f'<mark class="quote">{quote}</mark>' in panel and "has changed since it was indexed" in panel
+    assert "A new first line" not in panel and "Intro." not in panel
+
+
 def test_an_abstention_and_an_error_look_different_from_an_answer(engine, settings: Settings) -> None:  # type: ignore[no-untyped-def]
     import gradio as gr
 
@@ -281,6 +297,20 @@ def test_an_abstention_and_an_error_look_different_from_an_answer(engine, settin
     error = messages[-1]["content"]
     assert error.startswith('<span class="error">') and "limit is 2,000" in error and "\n" not in error
     assert "Traceback" not in error and len(messages[-2]["content"]) < 400 and len(turns) == 1
+
+
+def test_a_chat_history_over_the_limit_is_refused_in_one_line(engine, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    import gradio as gr
+
+    from qa.web import Service, api_answer
+
+    service = Service(settings, engine)
+    history = ["When did Russia lift the ban on tourist flights to Turkey?"] * 5_000  # 320,000 characters of JSON
+    with pytest.raises(gr.Error, match=r"The history passed is [\d,]+ characters long; the limit is 200,000\. "
+                                       "Pass only the recent turns"):
+        api_answer(service, "How did Ankara respond to that?", history)
+    answer = api_answer(service, "How did Ankara respond to that?", history[:3])
+    assert answer["text"] and not answer["abstained"]
 
 
 def test_uploaded_articles_are_sanitised_indexed_and_listed(settings: Settings, tmp_path: Path) -> None:
@@ -306,6 +336,34 @@ def test_uploaded_articles_are_sanitised_indexed_and_listed(settings: Settings, 
         message, *_ = upload(service, [str(uploads / bad)])
         assert reason in message
     assert len(list(copy.articles.iterdir())) == 6
+
+
+def test_an_upload_is_told_only_its_own_warnings_and_gradios_copies_are_removed(settings: Settings,
+                                                                                tmp_path: Path) -> None:
+    import uuid
+
+    from gradio.utils import get_upload_folder
+
+    from index import build_index
+    from qa.web import Service, upload
+
+    copy = _copy_index(settings, tmp_path)
+    shutil.copy(copy.articles / "000_3c12290efbff3d9b.txt", copy.articles / "old-copy.txt")
+    assert any("old-copy.txt" in w for w in build_index(copy).warnings)  # the corpus has a warning already
+    service = Service(copy)
+    uploaded = Path(get_upload_folder()) / uuid.uuid4().hex  # where Gradio puts an upload
+    uploaded.mkdir(parents=True)
+    panda, copied, tool = uploaded / "panda.txt", uploaded / "again.txt", uploaded / "tool.exe"
+    panda.write_text("Ankara zoo welcomes panda\n\nThe Ankara zoo welcomed a giant panda named Mei on Friday.\n")
+    copied.write_text((copy.articles / "001_1dfbcbbfd773fe7a.txt").read_text())
+    tool.write_bytes(b"MZ\x00\x00")
+    message, *_ = upload(service, [str(panda)])
+    assert message.startswith("Added `panda.txt`") and "⚠" not in message, message
+    message, *_ = upload(service, [str(copied)])
+    assert "again.txt: same text as 001" in message and "old-copy.txt" not in message, message
+    message, *_ = upload(service, [str(tool)])
+    assert "not a .txt or .md file" in message
+    assert not uploaded.exists()  # added or refused, nothing stays behind in Gradio's folder
 
 
 @pytest.mark.parametrize(
@@ -366,3 +424,19 @@ def test_markdown_links_and_images_in_articles_and_replies_are_shown_as_text(fre
         assert chat.locator(".katex, math").count() == 0
         browser.close()
     assert outside == []
+
+
+@pytest.mark.parametrize(("env", "says"), [({"QA_PORT": "99999"}, "QA_PORT=99999 is out of range: set it between 1 "
+                                                                   "and 65535"),
+                                           ({"QA_UI_CONCURRENCY": "0"}, "QA_UI_CONCURRENCY=0 is out of range"),
+                                           ({"QA_UI_QUEUE": "-1"}, "QA_UI_QUEUE=-1 is out of range")])
+def test_a_setting_the_server_cannot_work_with_stops_it_in_one_line(settings: Settings, env: dict[str, str],
+                                                                  says: str) -> None:
+    with pytest.raises(ConfigError, match=says):
+        settings_from_env(env)
+    served = subprocess.run([sys.executable, str(PROJECT_DIR / "ui.py")], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "QA_STORE": str(settings.store), "QA_ARTICLES": str(settings.articles),
+                                 **env})
+    assert served.returncode == 2 and served.stdout == "", served.stderr
+    [line] = served.stderr.splitlines()
+    assert line.startswith(f"qa: {says}") and line.endswith(", or unset it.")
