@@ -128,6 +128,7 @@ class LocalLLM(LLM):
         self.model = gguf.stem
         self.server = LocalServer.shared(settings)
         self.threads, self.context = self.server.threads, self.server.context
+        self.options["temperature"] = 0.0  # the likeliest words: a small model's samples wander off the passages
         self._clients: dict[str, openai.OpenAI] = {}
 
     def describe(self) -> str:
