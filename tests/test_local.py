@@ -149,3 +149,26 @@ def test_cli_answers_with_the_gguf_named(settings: Settings) -> None:
     assert "failed" not in run.stderr, "the model answered; its reply was checked"
     assert "June 30" in run.stdout or "Not supported by the cited articles" in run.stdout
     assert "Sources:" in run.stdout
+
+
+def test_the_chat_ui_answers_with_the_local_model(settings: Settings, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.test_ui import CHROMIUM, CHROMIUM_ARGS, _copy_index, _running_app
+
+    budget = {"QA_LLM_GGUF": str(SMOLLM2), "QA_LLM_MAX_TOKENS": "24", "QA_LLM_PASSAGES": "2",
+              "QA_LLM_PASSAGE_CHARS": "400", "QA_LLM_CONTEXT": "1024", "QA_LLM_TIMEOUT": "60"}
+    with _running_app(_copy_index(settings, tmp_path), tmp_path, **budget) as server, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(server.url)
+        expect(page.locator("#status")).to_contain_text("local SmolLM2-135M-Instruct.Q4_1 (llama.cpp, 1 thread")
+        ask = page.locator("#question textarea")
+        ask.fill(BAN_QUESTION)
+        ask.press("Enter")
+        chat = page.locator("#chat")
+        expect(chat).to_contain_text("first token after", timeout=90_000)
+        shown = chat.inner_text()
+        browser.close()
+    assert "failed" not in shown, "the model answered"
+    assert ("do not support what the model wrote" in shown and "June 30" in shown) or re.search(r"\[\d\]", shown)
