@@ -115,10 +115,10 @@ def report(rows: dict[str, dict[str, Any]], n: int, every: int) -> str:
     head = "| | " + " | ".join(rows) + " |\n|---|" + "---|" * len(rows) + "\n"
     body = "".join(f"| {label} | " + " | ".join(str(r.get(key, "-")) for r in rows.values()) + " |\n"
                    for label, key in columns)
-    subset = "all" if every == 1 else f"every {every}th ({n})"
+    subset = "every" if every == 1 else f"every {every}th"
     passages, chars, tokens = LOCAL_BUDGET
     return (f"# Local mode beside the offline answerer\n\n"
-            f"`python -m bench.local`: {subset} of the single-turn questions of eval/questions.jsonl "
+            f"`python -m bench.local`: {subset} single-turn question of eval/questions.jsonl "
             f"({n} questions), the five articles; each GGUF through llama.cpp (xllamacpp) in its child process, "
             f"with the local prompt budget ({passages} passages of at most {chars} characters, replies of at most "
             f"{tokens} tokens, temperature 0). Machine: {platform.machine()}, {_cpus()} cores, shared with other "

@@ -19,7 +19,7 @@ PROFILES = {"accurate": {"encoder": "onnx", "sentence_vectors": "separate"},
             "fast": {"encoder": "onnx-int8", "sentence_vectors": "pooled"}}
 
 # A local model's prompt budget: 3 passages of at most 700 characters (~600 prompt tokens with the rules)
-# and 160 reply tokens (four sentences): SmolLM2-135M answers in ~6 s on one busy core (bench/local.md).
+# and 160 reply tokens (four sentences): SmolLM2-135M's first token in ~9 s on one busy core (bench/local.md).
 LOCAL_BUDGET = (3, 700, 160)
 
 
@@ -51,7 +51,7 @@ class Settings:
     llm_retries: int = 2  # retries after the first try, done once (by the SDK), bounded
     # Local mode (QA_LLM_GGUF, `--gguf`): a GGUF model run by llama.cpp in a child process on 127.0.0.1.
     llm_gguf: Path | None = None
-    # QA_LLM_THREADS: one thread answered 6x faster than two on a busy 2-core machine (bench/local.md).
+    # QA_LLM_THREADS: on a busy 2-core machine one thread wrote 7x faster than two (bench/local.md).
     llm_threads: int = 1
     llm_context: int = 2048  # QA_LLM_CONTEXT: tokens of prompt and reply the local model holds
     # The prompt budget (QA_LLM_PASSAGES, QA_LLM_PASSAGE_CHARS, QA_LLM_MAX_TOKENS); 0 means the mode's
