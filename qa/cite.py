@@ -6,7 +6,9 @@
   supported by their quotes together ("July 15 [1], June 18 [2]": a disagreement keeps both).
 - A sentence citing nothing is checked against every passage and cited when one supports it.
 - Citations point at exact spans of the source files and are numbered 1..n in reading order.
-- Sentences no passage supports keep their text and are listed in `unsupported`.
+- Sentences no passage supports keep their text, lose their markers (no link vouches for a claim the
+  check rejected) and are listed in `unsupported`.
+- A sentence that claims nothing ("Yes.", a stray "[1][2]") is not checked and cites nothing.
 """
 
 from __future__ import annotations
@@ -27,7 +29,11 @@ MARKS = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _AFTER_STOP = re.compile(r"([.!?][\"”’)]*)((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)")  # "30. [1]" -> "30 [1]."
 _ABSTAINS = re.compile(r"^\W*the (articles|passages|sources) (do not|don't|don’t|does not) "
                        r"(say|answer|mention|cover|contain|state)", re.I)
+# After "The articles don't say", what makes a reply more than an abstention: another sentence or clause.
+_MORE = re.compile(r"[.!?]\s+\S|[;:]|\b(but|however|although|though|yet|only|except)\b", re.I)
 _THINKING = re.compile(r"<think>.*?</think>", re.S)  # reasoning models served locally print this first
+# Small models echo the question or label their answer: "Question: When ...?\nAnswer: It was ..." -> "It was ..."
+_ECHO = re.compile(r"^\s*(?:question:[^\n]*\n+)?\s*(?:answer:\s*)?", re.I)
 Spans = dict[tuple[str, int, int], Citation]  # (source, start, end) -> its citation
 
 
@@ -36,17 +42,21 @@ class Checked:
     text: str
     citations: list[Citation]
     unsupported: list[str]
+    claims: int  # sentences that state something checkable
 
 
 def clean(reply: str) -> str:
     """The reply without reasoning blocks, markers moved before the full stop they followed."""
-    return _AFTER_STOP.sub(r"\2\1", _THINKING.sub("", reply)).strip()
+    return _AFTER_STOP.sub(r"\2\1", _ECHO.sub("", _THINKING.sub("", reply).strip(), count=1)).strip()
 
 
 def abstains(reply: str) -> bool:
-    """The model said the passages do not answer (and cited nothing)."""
-    reply = clean(reply)
-    return (bool(_ABSTAINS.match(reply)) and not MARKS.search(reply)) or reply == ABSTAIN
+    """The model said the passages do not answer, and nothing else (whatever it cited).
+
+    Example: "The articles don't say [1]." -> True; "The articles don't say why, but X [1]." -> False
+    """
+    plain = MARKS.sub("", clean(reply)).strip()
+    return plain == ABSTAIN or (bool(_ABSTAINS.match(plain)) and not _MORE.search(plain))
 
 
 def check_reply(reply: str, passages: list[Numbered], retrieved: list[Sentence]) -> Checked:
@@ -55,15 +65,18 @@ def check_reply(reply: str, passages: list[Numbered], retrieved: list[Sentence])
     spans: Spans = {}
     out: list[str] = []
     unsupported: list[str] = []
+    claims = 0
     at = 0
     for span in split_sentences(reply, [Span(0, len(reply))]):
         text, supported = _sentence(reply[span.start : span.end], passages, spans, retrieved)
         out += [reply[at : span.start], text]
         at = span.end
-        if not supported:
-            unsupported.append(MARKS.sub("", text).strip())
+        claims += supported is not None
+        if supported is False:
+            unsupported.append(text)
     out.append(reply[at:])
-    return Checked("".join(out).strip(), sorted(spans.values(), key=lambda c: c.id), unsupported)
+    text = re.sub(r"[ \t]{2,}", " ", "".join(out)).strip()
+    return Checked(text, sorted(spans.values(), key=lambda c: c.id), unsupported, claims)
 
 
 def segments(sentence: str) -> list[tuple[str, list[int]]]:
@@ -84,18 +97,26 @@ def segments(sentence: str) -> list[tuple[str, list[int]]]:
     return out
 
 
-def _sentence(sentence: str, passages: list[Numbered], spans: Spans, retrieved: list[Sentence]) -> tuple[str, bool]:
-    """The sentence with checked markers, and whether its cited passages support it."""
-    pieces = [(text, [n for n in dict.fromkeys(ns) if 1 <= n <= len(passages)]) for text, ns in segments(sentence)]
+def _sentence(
+    sentence: str, passages: list[Numbered], spans: Spans, retrieved: list[Sentence]
+) -> tuple[str, bool | None]:
+    """The sentence with checked markers, and whether its cited passages support it (None: it claims
+    nothing to check). An unsupported sentence comes back without markers and cites nothing."""
+    given = {p.n: p for p in passages}
+    pieces = [(text, [given[n] for n in dict.fromkeys(ns) if n in given]) for text, ns in segments(sentence)]
     plain = "".join(text for text, _ in pieces).strip()
-    if not any(ns for _, ns in pieces):
+    if not terms(plain) and not anchors(plain):
+        return plain, None
+    if not any(ps for _, ps in pieces):
         return _uncited(plain, passages, spans, retrieved)
-    picks = [(text, [pick(_claim(text, plain), passages[n - 1]) for n in ns]) for text, ns in pieces]
+    picks = [(text, [pick(_claim(text, plain), p) for p in ps]) for text, ps in pieces]
+    if not _supported(plain, picks):
+        return plain, False
     rebuilt = ""
     for text, chosen in picks:
         ids = dict.fromkeys(_cite(spans, p, retrieved) for p in chosen)
         rebuilt += text + (" " + "".join(f"[{i}]" for i in ids) if ids else "")
-    return rebuilt.strip(), _supported(plain, picks)
+    return rebuilt.strip(), True
 
 
 def _supported(plain: str, picks: list[tuple[str, list[Passage]]]) -> bool:
@@ -111,8 +132,6 @@ def _supported(plain: str, picks: list[tuple[str, list[Passage]]]) -> bool:
 
 def _uncited(plain: str, passages: list[Numbered], spans: Spans, retrieved: list[Sentence]) -> tuple[str, bool]:
     """A sentence without markers: cited to the passage that supports it, if any does."""
-    if not terms(plain) and not anchors(plain):
-        return plain, True  # nothing to check ("Yes.")
     candidates = [pick(plain, p) for p in passages if p.sentences]
     if not candidates:
         return plain, False

@@ -16,7 +16,7 @@ from qa.errors import IndexMissing, QAError, QuestionError
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        settings = settings_from_env(articles=args.articles, store=args.store)
+        settings = settings_from_env(articles=args.articles, store=args.store, llm_gguf=getattr(args, "gguf", None))
         if getattr(args, "fast", False):
             settings = settings.with_profile("fast")
         return int(args.run(settings, args))
@@ -44,12 +44,15 @@ def _parser() -> argparse.ArgumentParser:
                    help="a new index in the fast profile: 2.3x the default's indexing speed, weaker answers (README)")
     p.set_defaults(run=_index)
 
-    p = sub.add_parser("ask", parents=[common], help="answer one question")
+    local = argparse.ArgumentParser(add_help=False)
+    local.add_argument("--gguf", metavar="PATH", help="answer with this local GGUF model through llama.cpp "
+                       "(default: $QA_LLM_GGUF; needs pip install -e '.[local]')")
+    p = sub.add_parser("ask", parents=[common, local], help="answer one question")
     p.add_argument("question", help='the question; "-" reads it from standard input')
     p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
     p.set_defaults(run=_ask)
     _add_eval(sub, common)
-    _add_conversation_commands(sub, common)
+    _add_conversation_commands(sub, common, local)
     _add_bench(sub)
     return parser
 
@@ -133,6 +136,8 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
     question = check_question(_stdin_text() if args.question == "-" else args.question)  # before the slow load
     engine = _engine(settings)
     print(f"qa: {engine.mode_line}", file=sys.stderr)  # once per run, not in every answer
+    if engine.llm is not None:
+        engine.llm.wait(settings.llm_timeout)  # a local model loads first; a question now would find it busy
     answer = engine.ask(question)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
@@ -180,11 +185,11 @@ def _say(line: str) -> None:
     print(f"qa: {line}", file=sys.stderr, flush=True)
 
 
-def _add_conversation_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+def _add_conversation_commands(sub: Any, common: argparse.ArgumentParser, local: argparse.ArgumentParser) -> None:
     """`qa chat` (in the terminal) and `qa serve` (the web UI)."""
-    p = sub.add_parser("chat", parents=[common], help="a conversation in the terminal; follow-ups welcome")
+    p = sub.add_parser("chat", parents=[common, local], help="a conversation in the terminal; follow-ups welcome")
     p.set_defaults(run=_chat)
-    p = sub.add_parser("serve", parents=[common], help="serve the chat web UI")
+    p = sub.add_parser("serve", parents=[common, local], help="serve the chat web UI")
     p.add_argument("--host", help="address to listen on (default: $QA_HOST or 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default: $QA_PORT or 7860)")
     p.set_defaults(run=_serve)

@@ -18,6 +18,10 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROFILES = {"accurate": {"encoder": "onnx", "sentence_vectors": "separate"},
             "fast": {"encoder": "onnx-int8", "sentence_vectors": "pooled"}}
 
+# A local model's prompt budget: 3 passages of at most 700 characters (~600 prompt tokens with the rules)
+# and 160 reply tokens (four sentences): SmolLM2-135M's first token in ~9 s on one busy core (bench/local.md).
+LOCAL_BUDGET = (3, 700, 160)
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -48,6 +52,16 @@ class Settings:
     # QA_LLM_MAX_REPLY: characters of a reply read at most; a longer one is cut there, with a notice. An
     # answer is a few hundred; this bounds what a runaway (or hostile) endpoint can stream to the page.
     llm_max_reply_chars: int = 8_000
+    # Local mode (QA_LLM_GGUF, `--gguf`): a GGUF model run by llama.cpp in a child process on 127.0.0.1.
+    llm_gguf: Path | None = None
+    # QA_LLM_THREADS: on a busy 2-core machine one thread wrote 7x faster than two (bench/local.md).
+    llm_threads: int = 1
+    llm_context: int = 2048  # QA_LLM_CONTEXT: tokens of prompt and reply the local model holds
+    # The prompt budget (QA_LLM_PASSAGES, QA_LLM_PASSAGE_CHARS, QA_LLM_MAX_TOKENS); 0 means the mode's
+    # default: a remote model gets every passage whole and writes freely; a local one reads LOCAL_BUDGET.
+    llm_passages: int = 0
+    llm_passage_chars: int = 0
+    llm_max_tokens: int = 0
     # The web UI (`ui.py`, `qa serve`): safe defaults, loosened only on purpose.
     ui_host: str = "127.0.0.1"  # QA_HOST: 0.0.0.0 to listen on every interface
     ui_port: int = 7860  # QA_PORT
@@ -60,7 +74,14 @@ class Settings:
 
     @property
     def llm_enabled(self) -> bool:
-        return bool(self.openai_api_key)
+        return bool(self.openai_api_key or self.llm_gguf)
+
+    @property
+    def llm_budget(self) -> tuple[int, int, int]:
+        """(passages, characters per passage, reply tokens) given to the LLM; 0 is no limit."""
+        default = LOCAL_BUDGET if self.llm_gguf else (0, 0, 0)
+        given = (self.llm_passages, self.llm_passage_chars, self.llm_max_tokens)
+        return tuple(g if g > 0 else d for g, d in zip(given, default))  # type: ignore[return-value]
 
     @property
     def ui_login(self) -> tuple[str, str] | None:
@@ -104,7 +125,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object)
     """
     env = os.environ if env is None else env
     values: dict[str, object] = {}
-    paths = {"articles": "QA_ARTICLES", "store": "QA_STORE", "cache": "QA_CACHE"}
+    paths = {"articles": "QA_ARTICLES", "store": "QA_STORE", "cache": "QA_CACHE", "llm_gguf": "QA_LLM_GGUF"}
     for name, var in paths.items():
         if env.get(var):
             values[name] = Path(env[var]).expanduser().resolve()
@@ -129,6 +150,11 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object)
         "llm_timeout": ("QA_LLM_TIMEOUT", float),
         "llm_retries": ("QA_LLM_RETRIES", int),
         "llm_max_reply_chars": ("QA_LLM_MAX_REPLY", int),
+        "llm_threads": ("QA_LLM_THREADS", int),
+        "llm_context": ("QA_LLM_CONTEXT", int),
+        "llm_passages": ("QA_LLM_PASSAGES", int),
+        "llm_passage_chars": ("QA_LLM_PASSAGE_CHARS", int),
+        "llm_max_tokens": ("QA_LLM_MAX_TOKENS", int),
         "ui_port": ("QA_PORT", int),
         "ui_concurrency": ("QA_UI_CONCURRENCY", int),
         "ui_queue_size": ("QA_UI_QUEUE", int),
@@ -153,6 +179,8 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object)
 # The values each number setting may take (inclusive); outside them the program would not work.
 BOUNDS: dict[str, tuple[float, float]] = {
     "llm_timeout": (0.1, 3600), "llm_retries": (0, 10), "llm_max_reply_chars": (200, 10_000_000),
+    "llm_threads": (1, 256), "llm_context": (256, 1_048_576), "llm_passages": (0, 100),
+    "llm_passage_chars": (0, 1_000_000), "llm_max_tokens": (0, 1_000_000),
     "ui_port": (1, 65535), "ui_concurrency": (1, 64), "ui_queue_size": (1, 10_000),
     "max_upload_bytes": (1, 10 * 2**20),
 }

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -64,11 +65,7 @@ class Engine:
         self.rarity = self.corpus.rarity
         single_blas_thread()  # answers multiply small matrices (qa/threads.py); after bm25s brought scipy's BLAS
         _return_freed_memory()
-        self.llm: LLM | None = None
-        if settings.llm_enabled:
-            from qa.llm import LLM
-
-            self.llm = LLM(settings)
+        self.llm: LLM | None = _make_llm(settings) if settings.llm_enabled else None
 
     @property
     def mode(self) -> str:
@@ -97,10 +94,11 @@ class Engine:
         found = self.find(question, resolved=resolved)
         if self.llm is None or not found.passages:
             return found.offline
+        given = self._given(found)
         limit = self.settings.llm_max_reply_chars
         try:
-            reply = self.llm.complete(self._prompt(found))
-            return _noting_cut(self._checked(found, _whole_sentences(reply, limit)), len(reply) > limit, limit)
+            reply = self.llm.complete(self._prompt(found, given))
+            return _noting_cut(self._checked(found, given, _whole_sentences(reply, limit)), len(reply) > limit, limit)
         except LLMError as e:
             return _fallback(found.offline, e)
 
@@ -115,11 +113,14 @@ class Engine:
             yield from re.findall(r"\S+\s*", found.offline.text)
             yield found.offline
             return
+        given = self._given(found)
         pieces: list[str] = []
         limit, size, cut = self.settings.llm_max_reply_chars, 0, False
-        replies = self.llm.stream(self._prompt(found))
+        replies = self.llm.stream(self._prompt(found, given))
+        asked = first = time.perf_counter()
         try:
             for piece in replies:
+                first = first if pieces else time.perf_counter()
                 cut = len(piece) > limit - size
                 piece = piece[: limit - size]
                 size += len(piece)
@@ -129,7 +130,8 @@ class Engine:
                 if cut:
                     break  # the rest of the reply is never read
             reply = _whole_sentences("".join(pieces), limit) if cut else "".join(pieces)
-            final = _noting_cut(self._checked(found, reply), cut, limit)
+            final = _noting_cut(self._checked(found, given, reply), cut, limit)
+            final.timing = _timing(asked, first, len(pieces))
         except LLMError as e:
             final = _fallback(found.offline, e)
         finally:
@@ -203,18 +205,31 @@ class Engine:
         offline.retrieved = _unique([h.meta["source"] for top in hits for h in [top, *top.also]])
         return Found(offline, prompt.number(hits, sentences), sentences)
 
-    def _prompt(self, found: Found) -> list[dict[str, str]]:
-        return prompt.answer_messages(found.offline.resolved_question, found.passages, _conflict_note(found))
+    def _given(self, found: Found) -> list[Numbered]:
+        """The passages the LLM gets, within the prompt budget (`Settings.llm_budget`)."""
+        most, chars, _ = self.settings.llm_budget
+        return prompt.fit(found.passages, found.offline.resolved_question, most, chars)
 
-    def _checked(self, found: Found, reply: str) -> Answer:
-        """The LLM's reply as an Answer, its citations checked against the passages given."""
+    def _prompt(self, found: Found, given: list[Numbered]) -> list[dict[str, str]]:
+        return prompt.answer_messages(found.offline.resolved_question, given, _conflict_note(found, given))
+
+    def _checked(self, found: Found, given: list[Numbered], reply: str) -> Answer:
+        """The LLM's reply as an Answer, its citations checked against the passages given.
+
+        A reply that is mostly unsupported is not shown as an answer: the offline one is, saying why.
+        """
         base = found.offline
         if not cite.clean(reply):
-            raise LLMError(f"the model sent an empty reply: check QA_LLM_MODEL ({self.settings.llm_model})")
+            raise LLMError(f"the model sent an empty reply: check QA_LLM_MODEL ({self.llm.model if self.llm else ''})")
         if cite.abstains(reply):
             return replace(abstention(base.question), mode="llm", resolved_question=base.resolved_question,
                            retrieved=base.retrieved)
-        checked = cite.check_reply(reply, found.passages, found.sentences)
+        checked = cite.check_reply(reply, given, found.sentences)
+        if not checked.claims:
+            return replace(base, notice="Offline answer: the model's reply held no statement, only citation marks.")
+        if len(checked.unsupported) * 2 > checked.claims:
+            return replace(base, notice=f"Offline answer: the articles do not support what the model wrote "
+                                        f"({len(checked.unsupported)} of {checked.claims} sentences).")
         return Answer(text=checked.text, citations=checked.citations, abstained=False, mode="llm",
                       question=base.question, resolved_question=base.resolved_question,
                       unsupported=checked.unsupported, conflicts=base.conflicts, retrieved=base.retrieved)
@@ -239,12 +254,12 @@ class Found:
     sentences: list[Sentence]  # every sentence of the hits and their repeats
 
 
-def _conflict_note(found: Found) -> str:
+def _conflict_note(found: Found, given: list[Numbered]) -> str:
     """When the offline answerer saw two sources disagree (a date or a count), which passages hold
     them: the disagreeing pair is always its last two citations."""
     if not found.offline.conflicts:
         return ""
-    cited = [_holding(found.passages, c.source, c.start) for c in found.offline.citations[-2:]]
+    cited = [_holding(given, c.source, c.start) for c in found.offline.citations[-2:]]
     if None in cited:
         return "the passages may give different dates or counts for this event."
     return (f"passages [{cited[0]}] and [{cited[1]}] give different dates or counts for this event "
@@ -274,6 +289,16 @@ def _noting_cut(answer: Answer, cut: bool, limit: int) -> Answer:
         return answer
     return replace(answer, notice=f"The LLM's reply was cut at {limit:,} characters (QA_LLM_MAX_REPLY); "
                                   "ask a narrower question, or raise the limit.")
+
+
+def _timing(asked: float, first: float, pieces: int) -> dict[str, float]:
+    """How fast the reply came, from the times the prompt was sent and the first piece came back.
+    Example: {"first_token_s": 0.8, "reply_s": 3.1, "tokens": 40, "tokens_per_s": 17.0}
+    (a streamed piece is one token for llama.cpp and most servers)."""
+    now = time.perf_counter()
+    rate = (pieces - 1) / (now - first) if pieces > 1 and now > first else 0.0
+    return {"first_token_s": round(first - asked, 3), "reply_s": round(now - asked, 3), "tokens": pieces,
+            "tokens_per_s": round(rate, 1)}
 
 
 def _fallback(offline: Answer, e: LLMError) -> Answer:
@@ -309,6 +334,17 @@ def _return_freed_memory() -> None:
     trim = getattr(ctypes.CDLL(libc), "malloc_trim", None) if libc else None
     if trim is not None:  # glibc only
         trim(0)
+
+
+def _make_llm(settings: Settings) -> LLM:
+    """The LLM client: a local GGUF model when QA_LLM_GGUF is set, else the OpenAI-compatible endpoint."""
+    if settings.llm_gguf is not None:
+        from qa.local import LocalLLM
+
+        return LocalLLM(settings)
+    from qa.llm import LLM
+
+    return LLM(settings)
 
 
 def _retriever_class(settings: Settings) -> type[Retriever]:

@@ -34,9 +34,11 @@ class LLM:
         self.base_url = settings.openai_base_url or OPENAI_URL
         self.timeout = settings.llm_timeout
         self.retries = max(0, settings.llm_retries)
-        self.client = openai.OpenAI(api_key=settings.openai_api_key, base_url=self.base_url,
+        self.client = openai.OpenAI(api_key=settings.openai_api_key or "none", base_url=self.base_url,
                                     timeout=self.timeout, max_retries=0)
         self._down: tuple[float, LLMError] | None = None  # (until, why): the endpoint just failed
+        _, _, max_tokens = settings.llm_budget
+        self.options: dict[str, Any] = {"max_tokens": max_tokens} if max_tokens else {}
 
     def describe(self) -> str:
         return f"LLM: {self.model} at {self.base_url}"
@@ -49,16 +51,24 @@ class LLM:
         """The reply in pieces as the server sends them (server-sent events)."""
         yield from self._bounded(lambda budget: self._chunks(messages, budget))
 
+    def wait(self, timeout: float = 120.0) -> None:
+        """Block until the model can answer: a remote one always can (see `qa.local`)."""
+
+    def _endpoint(self) -> openai.OpenAI:
+        """The client for this request; `qa.local` overrides it to reach a server it started."""
+        return self.client
+
     def _once(self, messages: Messages, budget: float) -> Iterator[str]:
-        reply = self.client.chat.completions.create(model=self.model, messages=cast(Any, messages), timeout=budget)
+        reply = self._endpoint().chat.completions.create(model=self.model, messages=cast(Any, messages),
+                                                         timeout=budget, **self.options)
         content = reply.choices[0].message.content
         if not isinstance(content, str):
             raise _Malformed("no text in the reply")
         yield content
 
     def _chunks(self, messages: Messages, budget: float) -> Iterator[str]:
-        events = self.client.chat.completions.create(model=self.model, messages=cast(Any, messages),
-                                                     timeout=budget, stream=True)
+        events = self._endpoint().chat.completions.create(model=self.model, messages=cast(Any, messages),
+                                                          timeout=budget, stream=True, **self.options)
         with events:
             for event in events:
                 if not isinstance(event.choices, list):
@@ -88,6 +98,8 @@ class LLM:
                 time.sleep(wait)
 
     def _explain(self, e: Exception) -> LLMError:
+        if isinstance(e, LLMError):
+            return e  # already says what to do (the local model is loading, say)
         err = LLMError(explain(e, self.model, self.base_url, self.timeout))
         if isinstance(e, openai.APIConnectionError | httpx.TransportError | TimeoutError):
             self._down = (time.monotonic() + COOLDOWN, err)

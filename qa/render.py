@@ -42,6 +42,10 @@ def answer_html(answer: Answer, turn: int) -> str:
         lines.append(f'<span class="unsupported">⚠ Not supported by the cited articles: {claims}</span>')
     if answer.notice:
         lines.append(f'<span class="notice">{escape(answer.notice)}</span>')
+    if answer.timing:  # a streamed LLM reply: how long the wait for the first word was
+        t = answer.timing
+        lines.append(f'<span class="notice">first token after {t["first_token_s"]:.1f} s · '
+                     f'{t["tokens_per_s"]:.0f} tokens/s</span>')
     return "\n\n".join(lines)
 
 

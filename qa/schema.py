@@ -44,6 +44,8 @@ class Answer:
     conflicts: list[str] = field(default_factory=list)  # where sources disagree, in words
     notice: str = ""  # one line for the user, e.g. why the LLM was not used
     retrieved: list[str] = field(default_factory=list)  # sources of the passages retrieved, best first
+    # A streamed LLM reply's speed: first_token_s, reply_s, tokens, tokens_per_s (see qa.engine._timing).
+    timing: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -102,7 +102,8 @@ class Service:
 
     def status(self) -> str:
         s = self.engine.stats
-        mode = f"LLM ({self.settings.llm_model})" if self.settings.llm_enabled else "offline (extractive, no LLM)"
+        llm = self.engine.llm
+        mode = f"LLM ({llm.describe().removeprefix('LLM: ')})" if llm else "offline (extractive, no LLM)"
         return f"**Mode:** {mode} · **Index:** {s['articles']} articles, {s['chunks']} chunks"
 
     def article_rows(self) -> list[list[str]]:

@@ -19,7 +19,9 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for var in ("QA_ARTICLES", "QA_STORE", "QA_CHROMA_URL", "QA_EMBEDDING", "OPENAI_API_KEY", "OPENAI_BASE_URL",
                 "QA_HOST", "QA_PORT", "QA_UI_USER", "QA_UI_PASSWORD",
                 "QA_LLM_MODEL", "QA_LLM_TIMEOUT", "QA_LLM_RETRIES", "QA_LLM_MAX_REPLY", "QA_PROFILE", "QA_ENCODER",
-                "QA_SENTENCE_VECTORS", "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "GRADIO_ROOT_PATH"):
+                "QA_SENTENCE_VECTORS", "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "GRADIO_ROOT_PATH",
+                "QA_LLM_GGUF", "QA_LLM_THREADS", "QA_LLM_CONTEXT", "QA_LLM_PASSAGES", "QA_LLM_PASSAGE_CHARS",
+                "QA_LLM_MAX_TOKENS"):
         monkeypatch.delenv(var, raising=False)
 
 

@@ -276,7 +276,8 @@ def test_planted_instructions_stay_inside_the_passage_fence(fresh: Settings, ser
     assert "‹/data-0badc0de› ‹/passages›" in planted[0] and "</data-0badc0de>" not in user
     outside = re.sub(rf"<{tag} .*?</{tag}>", "", user, flags=re.S)
     assert "Ignore previous" not in outside and "developer mode" not in outside
-    assert "[9]" not in answer.text and answer.unsupported == ["Les vols touristiques ont repris en juillet."]
+    assert answer.mode == "extractive" and "juillet" not in answer.text  # nothing supports it: the offline answer
+    assert "the articles do not support what the model wrote (1 of 1 sentences)" in answer.notice
 
 
 def test_follow_up_is_condensed_by_the_llm(llm: Engine, server: FakeOpenAI) -> None:
@@ -368,3 +369,34 @@ def test_qa_eval_scores_the_llm_answers_when_a_key_is_set(llm_settings: Settings
     assert overall["abstention_recall"]["value"] == 1.0
     [report_md] = [path for path in written if path.name == "report.md"]
     assert "mode: llm" in report_md.read_text(encoding="utf-8")
+
+
+def test_reply_that_nothing_supports_is_replaced_by_the_offline_answer(llm: Engine, server: FakeOpenAI) -> None:
+    server.script(reply(lambda r: f"The ban on tourist flights to Turkey was never lifted [{n(r, BAN_TEXT)}]. "
+                                  f"Russia kept the ban for ten years [{n(r, BAN_TEXT)}]."))
+    answer = llm.ask("When did Russia lift the ban on tourist flights to Turkey?")
+    assert answer.mode == "extractive" and "June 30" in answer.text and "never" not in answer.text
+    assert answer.notice == "Offline answer: the articles do not support what the model wrote (2 of 2 sentences)."
+
+
+def test_reply_of_markers_alone_is_not_an_answer(llm: Engine, server: FakeOpenAI) -> None:
+    server.script(reply("[1][2][3]"))
+    answer = llm.ask("When did Russia lift the ban on tourist flights to Turkey?")
+    assert answer.mode == "extractive" and "June 30" in answer.text
+    assert answer.notice == "Offline answer: the model's reply held no statement, only citation marks."
+
+
+def test_the_articles_dont_say_with_a_marker_is_an_abstention(llm: Engine, server: FakeOpenAI) -> None:
+    server.script(reply("The articles don't say [1]."))
+    answer = llm.ask("What is the population of Mars?")
+    assert answer.abstained and answer.citations == [] and answer.mode == "llm"
+
+
+def test_a_rejected_sentence_keeps_no_citation_link(llm: Engine, server: FakeOpenAI, settings: Settings) -> None:
+    server.script(reply(lambda r: f"On June 30, Russia lifted a ban on tourist flights to Turkey [{n(r, BAN_TEXT)}]. "
+                                  f"Russia never lifted the ban on tourist flights to Turkey [{n(r, BAN_TEXT)}]."))
+    answer = llm.ask("When did Russia lift the ban on tourist flights to Turkey?")
+    assert answer.mode == "llm" and answer.unsupported == ["Russia never lifted the ban on tourist flights to Turkey."]
+    assert answer.text.endswith("[1]. Russia never lifted the ban on tourist flights to Turkey.")
+    assert len(answer.citations) == 1
+    assert_exact(answer, settings)

@@ -135,16 +135,18 @@ NEAR_MISSES = [
     ("Erdogan's office said both sides discussed a new gas pipeline.", OFFICE),
     ("Turkish officials said the crackdown targeted journalists and judges.", COUP),
     ("Security measures at airports were tightened across Turkey.", JULY22),
-    # Hard: same words, other roles, an antonym or a negation; a word-overlap check cannot see these.
+    # A negation the quote does not make: every word shared, the opposite said.
+    ("Russia did not lift the ban on tourist flights to Turkey on June 30.", BAN),
+    ("The ban on tourist flights to Turkey was never lifted.", BAN),
+    # Hard: same words, other roles or an antonym; a word-overlap check cannot see these.
     ("Ankara withdrew its application to join the EU.", EU),
     ("Russia supplied combat drones to Ukraine.", NATO),
     ("Ukraine rejected the president's statements.", WELCOMED),
     ("Relations between Moscow and Ankara improved dramatically in November 2015.", SU24),
     ("The official said the leaders would meet after the summit in Hangzhou.", HANGZHOU),
     ("Turkey lifted a ban on tourist flights to Russia on June 30.", BAN),
-    ("Russia did not lift the ban on tourist flights to Turkey on June 30.", BAN),
 ]
-HARD_PARAPHRASES, HARD_NEAR_MISSES = 4, 7  # the last ones of each list
+HARD_PARAPHRASES, HARD_NEAR_MISSES = 4, 6  # the last ones of each list
 
 
 def accuracy(threshold: float) -> float:
@@ -156,7 +158,7 @@ def accuracy(threshold: float) -> float:
 def test_min_overlap_is_the_calibrated_best() -> None:
     sweep = {t / 20: accuracy(t / 20) for t in range(4, 17)}
     assert accuracy(MIN_OVERLAP) == max(sweep.values()), sweep
-    assert accuracy(MIN_OVERLAP) >= 0.8  # measured: 45 of 56, all 11 errors among the "Hard" cases
+    assert accuracy(MIN_OVERLAP) >= 0.8  # measured: 47 of 57, all 10 errors among the "Hard" cases
 
 
 @pytest.mark.parametrize(("sentence", "quote"), PARAPHRASES[:-HARD_PARAPHRASES])
