@@ -43,6 +43,9 @@ class Settings:
     profile: str | None = None
     chunk_tokens: int = 200  # word pieces per chunk; the model reads 254 plus [CLS] and [SEP]
     top_k: int = 8  # passages retrieved per question
+    # QA_ANSWERER: who chooses the sentences of an offline answer: "reader" (the trained model, qa/reading.py)
+    # or "rules" (the hand-tuned scorer, qa/extractive.py, kept for comparison).
+    answerer: str = "reader"
     retriever: str = "fused"  # QA_RETRIEVER: "llamaindex" ranks with LlamaIndex's retrievers (the reference)
     openai_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str | None = None
@@ -133,6 +136,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object)
         "chroma_url": "QA_CHROMA_URL",
         "embedding": "QA_EMBEDDING",
         "retriever": "QA_RETRIEVER",
+        "answerer": "QA_ANSWERER",
         "encoder": "QA_ENCODER",
         "sentence_vectors": "QA_SENTENCE_VECTORS",
         "profile": "QA_PROFILE",

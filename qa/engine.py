@@ -13,6 +13,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from qa import cite, extractive, guard, prompt
 from qa.abstain import abstention
 from qa.chat import Chat, turns_from
@@ -22,7 +24,7 @@ from qa.errors import ConfigError, IndexMissing, LLMError, LLMSkipped, QuestionE
 from qa.prompt import Numbered
 from qa.question import check_question, parts_of
 from qa.retrieve import Retriever, Sentence
-from qa.schema import Answer
+from qa.schema import Answer, Passage
 from qa.terms import visible
 from qa.threads import single_blas_thread
 
@@ -85,13 +87,14 @@ class Engine:
         """Every indexed article (source, title, outlet, date), newest first."""
         return [dict(a) for a in self.corpus.articles]
 
-    def ask(self, question: str, *, resolved: str | None = None) -> Answer:
+    def ask(self, question: str, *, resolved: str | None = None, said: Sequence[Passage] = ()) -> Answer:
         """Answer one question from the articles, citing them, or say they don't cover it.
 
         `resolved` is the standalone form of a follow-up (see `chat()`); it is what gets searched.
+        `said`: what the conversation's previous answer quoted; the offline answer prefers what is new.
         With an LLM that fails, the answer is the offline one with a `notice` saying why.
         """
-        found = self.find(question, resolved=resolved)
+        found = self.find(question, resolved=resolved, said=said)
         if self.llm is None or not found.passages:
             return found.offline
         given = self._given(found)
@@ -102,13 +105,14 @@ class Engine:
         except LLMError as e:
             return _fallback(found.offline, e)
 
-    def stream(self, question: str, *, resolved: str | None = None) -> Iterator[str | Answer]:
+    def stream(self, question: str, *, resolved: str | None = None, said: Sequence[Passage] = ()
+               ) -> Iterator[str | Answer]:
         """Text pieces as they are produced, then the final Answer.
 
         The final Answer is what to show: its markers are checked and renumbered, and after an
         LLM failure it is the offline answer (with a notice) in place of the pieces streamed.
         """
-        found = self.find(question, resolved=resolved)
+        found = self.find(question, resolved=resolved, said=said)
         if self.llm is None or not found.passages:
             yield from re.findall(r"\S+\s*", found.offline.text)
             yield found.offline
@@ -181,7 +185,7 @@ class Engine:
 
         return NewsChatEngine(self)
 
-    def find(self, question: str, *, resolved: str | None = None) -> Found:
+    def find(self, question: str, *, resolved: str | None = None, said: Sequence[Passage] = ()) -> Found:
         """What retrieval found for the question, without asking an LLM: the passages numbered as the
         LLM would see them, every sentence of them, and the offline answer (the fallback, and a
         conflict detector)."""
@@ -199,11 +203,21 @@ class Engine:
             for p, vec in parts:  # a compound question: each part retrieves its own passages too
                 hits += [h for h in self.retriever.search(p, vec) if all(h.id != k.id for k in hits)]
             sentences = self.retriever.sentences_of(hits)
-            offline = extractive.answer(search_for, qvec, sentences, self.rarity, parts)
+            offline = self._offline(search_for, qvec, sentences, parts, said)
         offline.question = question
         offline.resolved_question = search_for
         offline.retrieved = _unique([h.meta["source"] for top in hits for h in [top, *top.also]])
         return Found(offline, prompt.number(hits, sentences), sentences)
+
+    def _offline(self, question: str, qvec: np.ndarray, sentences: list[Sentence],
+                 parts: list[tuple[str, np.ndarray]], said: Sequence[Passage]) -> Answer:
+        """The offline answer, by the answerer the settings name (the trained reader, or the hand rules)."""
+        if self.settings.answerer == "rules":
+            return extractive.answer(question, qvec, sentences, self.rarity, parts)
+        from qa import reading
+        from qa.reader import shared_reader
+
+        return reading.answer(question, qvec, sentences, self.rarity, shared_reader(), parts, said)
 
     def _given(self, found: Found) -> list[Numbered]:
         """The passages the LLM gets, within the prompt budget (`Settings.llm_budget`)."""

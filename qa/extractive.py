@@ -83,6 +83,12 @@ def answer(question: str, qvec: np.ndarray, sentences: list[Sentence], rarity: R
     clash = None if parts and kind == "when" else _conflict(chosen, scored, set(wanted), timely)
     if clash and parts and not _about_any(clash, answers_of_parts):
         clash = None  # a compound question: a disagreement counts when it is about a part's answer
+    return compose_with_conflict(question, kind, chosen, scored, clash)
+
+
+def compose_with_conflict(question: str, kind: str, chosen: list[Scored], scored: list[Scored],
+                          clash: tuple[Scored, Claim, Scored, Claim] | None) -> Answer:
+    """The answer; when two sources disagree, the two disagreeing sentences last, introduced as such."""
     if clash is None:
         return _compose(question, chosen, None, scored)
     mine, ours, other, theirs = clash

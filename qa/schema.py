@@ -46,6 +46,8 @@ class Answer:
     retrieved: list[str] = field(default_factory=list)  # sources of the passages retrieved, best first
     # A streamed LLM reply's speed: first_token_s, reply_s, tokens, tokens_per_s (see qa.engine._timing).
     timing: dict[str, float] = field(default_factory=dict)
+    # The reader's score of the best sentence (a logit: above 0 it reads as answering); None from the rules.
+    confidence: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

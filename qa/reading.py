@@ -1,0 +1,79 @@
+"""The reader's answerer: the trained cross-encoder (qa/reader.py) chooses the sentences and decides
+whether the articles answer at all.
+
+Retrieval's sentences are ranked by the cheap word-and-meaning score of `qa.extractive` and the best
+PRESELECT are read; the answer quotes the best-read sentence and up to two more that read nearly as
+well, or abstains when none reads above ABSTAIN_BELOW. Dates, relative dates and disagreeing sources
+keep the hand rules of `qa.extractive` (they still add on the eval).
+
+    answer("When did Russia lift the ban?", qvec, sentences, rarity, reader)  # -> Answer
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from qa import extractive as rules
+from qa.abstain import abstention, why_abstain
+from qa.question import ABOUT_TIME, PHOTO, SEVERAL, YEAR, own_terms, question_kind
+from qa.reader import Reader
+from qa.retrieve import Sentence, same_passage
+from qa.schema import Answer, Passage
+from qa.terms import Rarity, terms
+
+# Set on tuning data (SQuAD's tuning article, eval/dev.jsonl, eval/news_dev.jsonl; never eval/questions.jsonl):
+# see bench/reading.py, which measures the trade-offs of each.
+PRESELECT = 24  # sentences read per question (a pair costs ~1 ms here)
+READ_WEIGHT = 0.1  # a sentence's rank: the rules' score plus this much of the reader's logit
+ABSTAIN_BELOW = 0.0  # the best-read sentence's logit under which the articles don't answer
+RULES_ABSTAIN = True  # the hand rules' evidence checks (qa/abstain.py) may abstain too
+KEEP_ABOVE = 1.0  # a further sentence is quoted only when it reads above this
+SAID_PENALTY = 3.0  # a follow-up: a sentence the previous answer quoted reads this much lower
+
+
+def answer(question: str, qvec: np.ndarray, sentences: list[Sentence], rarity: Rarity, reader: Reader,
+           parts: Sequence[tuple[str, np.ndarray]] = (), said: Sequence[Passage] = ()) -> Answer:
+    """Choose, order and cite the sentences the reader finds answer `question`, or abstain."""
+    wanted = [t for t in terms(question) if t]  # a follow-up's carried words name its topic: they count
+    kind = question_kind(question)
+    years = set(YEAR.findall(question))
+    photo = bool(PHOTO.search(question))
+    ranked = sorted((rules._score(s, qvec, wanted, kind, rarity, years, photo, own_terms(question))
+                     for s in sentences if rules._answer_like(s)), key=lambda x: -x.score)
+    pool = ranked[:PRESELECT]
+    if not pool:
+        return abstention(question)
+    logits = reader.score(question, [(x.sentence.meta.get("title", ""), x.sentence.text) for x in pool])
+    logits -= SAID_PENALTY * np.array([_was_said(x.sentence, said) for x in pool], dtype=np.float32)
+    read = sorted(((replace(x, score=x.score + READ_WEIGHT * float(v)), float(v)) for x, v in zip(pool, logits)),
+                  key=lambda xv: -xv[0].score)
+    blended = [x for x, _ in read]
+    logit = {id(x): v for x, v in read}
+    chosen = rules._choose(blended, wanted, rarity, bool(SEVERAL.search(question)) or len(years) > 1, photo)
+    chosen = chosen[:1] + [c for c in chosen[1:] if logit[id(c)] >= KEEP_ABOVE]
+    for text, _ in parts:  # a compound question: each part's best-read sentence, when it answers
+        best = _best_for(reader, text, pool)
+        if best.score >= ABSTAIN_BELOW and all(not same_passage(best.sentence.text, c.sentence.text) for c in chosen):
+            chosen = [*chosen[: rules.MAX_SENTENCES - 1], best]
+    confidence = round(float(logits.max()), 3)
+    coverage = rarity.coverage(wanted, set().union(*(c.stems for c in chosen)))
+    if confidence < ABSTAIN_BELOW or (RULES_ABSTAIN and why_abstain(
+            question, kind, [c.sentence.text for c in chosen], coverage, chosen[0].dense, rarity, bool(parts))):
+        return replace(abstention(question), confidence=confidence)
+    chosen = rules._readable(chosen)
+    clash = rules._conflict(chosen, blended, set(wanted), bool(ABOUT_TIME.search(question)))
+    return replace(rules.compose_with_conflict(question, kind, chosen, blended, clash), confidence=confidence)
+
+
+def _best_for(reader: Reader, text: str, pool: list[rules.Scored]) -> rules.Scored:
+    logits = reader.score(text, [(x.sentence.meta.get("title", ""), x.sentence.text) for x in pool])
+    i = int(np.argmax(logits))
+    return replace(pool[i], score=float(logits[i]))
+
+
+def _was_said(s: Sentence, said: Sequence[Passage]) -> bool:
+    return any(p.source == s.source and p.start == s.start for p in said)
+
