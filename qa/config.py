@@ -43,9 +43,10 @@ class Settings:
     profile: str | None = None
     chunk_tokens: int = 200  # word pieces per chunk; the model reads 254 plus [CLS] and [SEP]
     top_k: int = 8  # passages retrieved per question
-    # QA_ANSWERER: who chooses the sentences of an offline answer: "reader" (the trained model, qa/reading.py)
-    # or "rules" (the hand-tuned scorer, qa/extractive.py, kept for comparison).
-    answerer: str = "reader"
+    # QA_ANSWERER: who chooses the sentences of an offline answer: "rules" (the hand-tuned scorer,
+    # qa/extractive.py) or "reader" (the trained model leads, qa/reading.py; better facts on text the rules
+    # were not tuned on, weaker abstention: bench/reading.md).
+    answerer: str = "rules"
     retriever: str = "fused"  # QA_RETRIEVER: "llamaindex" ranks with LlamaIndex's retrievers (the reference)
     openai_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str | None = None

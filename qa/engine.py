@@ -211,13 +211,18 @@ class Engine:
 
     def _offline(self, question: str, qvec: np.ndarray, sentences: list[Sentence],
                  parts: list[tuple[str, np.ndarray]], said: Sequence[Passage]) -> Answer:
-        """The offline answer, by the answerer the settings name (the trained reader, or the hand rules)."""
+        """The offline answer, by the answerer the settings name (the hand rules, or the trained reader).
+        A follow-up's answer prefers what the previous answer did not quote."""
+        from qa import reading
+
+        sentences = [s for s in sentences if not reading.was_said(s, said)] or sentences
         if self.settings.answerer == "rules":
             return extractive.answer(question, qvec, sentences, self.rarity, parts)
-        from qa import reading
+        if self.settings.answerer != "reader":
+            raise ConfigError(f"Unknown answerer {self.settings.answerer!r} (QA_ANSWERER): use rules or reader.")
         from qa.reader import shared_reader
 
-        return reading.answer(question, qvec, sentences, self.rarity, shared_reader(), parts, said)
+        return reading.answer(question, qvec, sentences, self.rarity, shared_reader(), parts)
 
     def _given(self, found: Found) -> list[Numbered]:
         """The passages the LLM gets, within the prompt budget (`Settings.llm_budget`)."""

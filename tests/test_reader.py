@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from qa.config import Settings
 from qa.reader import RECORD, WEIGHTS, Reader
 
 
@@ -15,12 +17,24 @@ def reader() -> Reader:
     return Reader()
 
 
+@pytest.fixture(scope="module")
+def reading(settings: Settings):  # type: ignore[no-untyped-def]
+    """An engine whose offline answers the reader leads (QA_ANSWERER=reader)."""
+    import qa
+
+    return qa.load(settings=replace(settings, answerer="reader"), build=False)
+
+
 def test_the_shipped_model_scores_pairs_as_the_training_framework_did(reader: Reader) -> None:
+    from qa.reader import pair_ids
+
     pairs = json.loads(RECORD.read_text())["reference_pairs"]
-    got = np.array([reader.score(p["question"], [(p["title"], p["sentence"])])[0] for p in pairs])
+    # One batch, as training scored them: int8 activations are quantized per batch.
+    got = reader.score_ids([pair_ids(reader.tokenizer, p["question"], [(p["title"], p["sentence"])])[0]
+                            for p in pairs])
     want = np.array([p["torch_score"] for p in pairs])
-    assert len(pairs) >= 20 and np.abs(got - want).max() < 0.15  # int8 weights against the float model
-    assert (np.sign(got) == np.sign(want)).mean() >= 0.95
+    assert len(pairs) >= 20 and np.abs(got - want).max() < 0.75 and np.corrcoef(got, want)[0, 1] > 0.99
+    assert (np.sign(got) == np.sign(want)).all()
 
 
 def test_the_record_says_how_the_model_was_made() -> None:
@@ -43,21 +57,24 @@ def test_the_answering_sentence_reads_above_its_neighbours(reader: Reader) -> No
     assert int(np.argmax(scores)) == 0 and scores[0] > 0 > max(scores[1:])
 
 
-def test_an_offline_answer_quotes_what_the_reader_chose(engine) -> None:  # type: ignore[no-untyped-def]
-    answer = engine.ask("When did Russia lift the ban on tourist flights to Turkey?")
-    assert not answer.abstained and answer.confidence > 0
-    assert "June 30" in answer.citations[0].quote
+def test_an_offline_answer_quotes_what_the_reader_chose(reading) -> None:  # type: ignore[no-untyped-def]
+    answer = reading.ask("When did Russia lift the ban on tourist flights to Turkey?")
+    assert not answer.abstained and answer.confidence is not None and answer.confidence > 0
+    assert "June 30" in answer.citations[0].quote and answer.mode == "extractive"
 
 
-def test_a_question_no_article_answers_is_not_answered(engine) -> None:  # type: ignore[no-untyped-def]
-    answer = engine.ask("Who won the 2018 football World Cup final?")
-    assert answer.abstained and answer.citations == []
+def test_a_question_the_reader_finds_no_answer_to_is_not_answered(reading) -> None:  # type: ignore[no-untyped-def]
+    answer = reading.ask("Which fruit did the astronauts grow on the Moon in 1960?")
+    assert answer.abstained and answer.citations == [] and answer.confidence is not None
+    assert answer.confidence < 0
 
 
-def test_a_follow_up_prefers_what_the_previous_answer_did_not_say(engine) -> None:  # type: ignore[no-untyped-def]
-    chat = engine.chat()
+@pytest.mark.parametrize("answerer", ["rules", "reader"])
+def test_a_follow_up_prefers_what_the_previous_answer_did_not_say(settings: Settings, answerer: str) -> None:
+    import qa
+
+    chat = qa.load(settings=replace(settings, answerer=answerer), build=False).chat()
     first = chat.ask("Why did relations between Turkey and Russia sour?")
     then = chat.ask("How did they repair them?")
-    assert not then.abstained
-    assert {(c.source, c.start) for c in then.citations} != {(c.source, c.start) for c in first.citations}
-    assert then.text != first.text
+    assert not first.abstained and not then.abstained
+    assert not {(c.source, c.start) for c in then.citations} & {(c.source, c.start) for c in first.citations}
