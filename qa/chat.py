@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from qa.errors import QuestionError
 from qa.question import check_question
-from qa.schema import Answer, Passage
+from qa.schema import Answer
 from qa.terms import STOP
 
 if TYPE_CHECKING:
@@ -43,14 +43,14 @@ class Chat:
         self.turns: list[tuple[str, Answer]] = list(turns or [])  # (question as asked, its answer)
 
     def ask(self, question: str) -> Answer:
-        answer = self.engine.ask(question, resolved=self.resolve(question), said=self.said(question))
+        answer = self.engine.ask(question, resolved=self.resolve(question))
         self.turns.append((question, answer))
         return answer
 
     def stream(self, question: str) -> Iterator[str | Answer]:
         """Text pieces as they are produced, then the final Answer."""
         answer: Answer | None = None
-        for piece in self.engine.stream(question, resolved=self.resolve(question), said=self.said(question)):
+        for piece in self.engine.stream(question, resolved=self.resolve(question)):
             if isinstance(piece, Answer):
                 answer = piece
             yield piece
@@ -59,12 +59,6 @@ class Chat:
 
     def reset(self) -> None:
         self.turns.clear()
-
-    def said(self, question: str) -> list[Passage]:
-        """What the previous answer quoted, when `question` follows it up: a new answer prefers the rest."""
-        if not self.turns or not leans_on_history(question):
-            return []
-        return list(self.turns[-1][1].citations)
 
     def resolve(self, question: str) -> str:
         """The question as a standalone one, which is what gets searched: an LLM rewrites a

@@ -24,7 +24,7 @@ from qa.errors import ConfigError, IndexMissing, LLMError, LLMSkipped, QuestionE
 from qa.prompt import Numbered
 from qa.question import check_question, parts_of
 from qa.retrieve import Retriever, Sentence
-from qa.schema import Answer, Passage
+from qa.schema import Answer
 from qa.terms import visible
 from qa.threads import single_blas_thread
 
@@ -87,14 +87,13 @@ class Engine:
         """Every indexed article (source, title, outlet, date), newest first."""
         return [dict(a) for a in self.corpus.articles]
 
-    def ask(self, question: str, *, resolved: str | None = None, said: Sequence[Passage] = ()) -> Answer:
+    def ask(self, question: str, *, resolved: str | None = None) -> Answer:
         """Answer one question from the articles, citing them, or say they don't cover it.
 
         `resolved` is the standalone form of a follow-up (see `chat()`); it is what gets searched.
-        `said`: what the conversation's previous answer quoted; the offline answer prefers what is new.
         With an LLM that fails, the answer is the offline one with a `notice` saying why.
         """
-        found = self.find(question, resolved=resolved, said=said)
+        found = self.find(question, resolved=resolved)
         if self.llm is None or not found.passages:
             return found.offline
         given = self._given(found)
@@ -105,14 +104,13 @@ class Engine:
         except LLMError as e:
             return _fallback(found.offline, e)
 
-    def stream(self, question: str, *, resolved: str | None = None, said: Sequence[Passage] = ()
-               ) -> Iterator[str | Answer]:
+    def stream(self, question: str, *, resolved: str | None = None) -> Iterator[str | Answer]:
         """Text pieces as they are produced, then the final Answer.
 
         The final Answer is what to show: its markers are checked and renumbered, and after an
         LLM failure it is the offline answer (with a notice) in place of the pieces streamed.
         """
-        found = self.find(question, resolved=resolved, said=said)
+        found = self.find(question, resolved=resolved)
         if self.llm is None or not found.passages:
             yield from re.findall(r"\S+\s*", found.offline.text)
             yield found.offline
@@ -185,7 +183,7 @@ class Engine:
 
         return NewsChatEngine(self)
 
-    def find(self, question: str, *, resolved: str | None = None, said: Sequence[Passage] = ()) -> Found:
+    def find(self, question: str, *, resolved: str | None = None) -> Found:
         """What retrieval found for the question, without asking an LLM: the passages numbered as the
         LLM would see them, every sentence of them, and the offline answer (the fallback, and a
         conflict detector)."""
@@ -203,23 +201,20 @@ class Engine:
             for p, vec in parts:  # a compound question: each part retrieves its own passages too
                 hits += [h for h in self.retriever.search(p, vec) if all(h.id != k.id for k in hits)]
             sentences = self.retriever.sentences_of(hits)
-            offline = self._offline(search_for, qvec, sentences, parts, said)
+            offline = self._offline(search_for, qvec, sentences, parts)
         offline.question = question
         offline.resolved_question = search_for
         offline.retrieved = _unique([h.meta["source"] for top in hits for h in [top, *top.also]])
         return Found(offline, prompt.number(hits, sentences), sentences)
 
     def _offline(self, question: str, qvec: np.ndarray, sentences: list[Sentence],
-                 parts: list[tuple[str, np.ndarray]], said: Sequence[Passage]) -> Answer:
-        """The offline answer, by the answerer the settings name (the hand rules, or the trained reader).
-        A follow-up's answer prefers what the previous answer did not quote."""
-        from qa import reading
-
-        sentences = [s for s in sentences if not reading.was_said(s, said)] or sentences
+                 parts: list[tuple[str, np.ndarray]]) -> Answer:
+        """The offline answer, by the answerer the settings name (the hand rules, or the trained reader)."""
         if self.settings.answerer == "rules":
             return extractive.answer(question, qvec, sentences, self.rarity, parts)
         if self.settings.answerer != "reader":
             raise ConfigError(f"Unknown answerer {self.settings.answerer!r} (QA_ANSWERER): use rules or reader.")
+        from qa import reading
         from qa.reader import shared_reader
 
         return reading.answer(question, qvec, sentences, self.rarity, shared_reader(), parts)

@@ -22,7 +22,7 @@ from qa.abstain import abstention, why_abstain
 from qa.question import ABOUT_TIME, PHOTO, SEVERAL, YEAR, own_terms, question_kind
 from qa.reader import Reader
 from qa.retrieve import Sentence, same_passage
-from qa.schema import Answer, Passage
+from qa.schema import Answer
 from qa.terms import Rarity, terms
 
 # Set on tuning data (SQuAD's tuning article, eval/dev.jsonl, eval/news_dev.jsonl; never eval/questions.jsonl):
@@ -82,9 +82,3 @@ def _best_for(reader: Reader, text: str, pool: list[rules.Scored]) -> rules.Scor
     logits = reader.score(text, [(x.sentence.meta.get("title", ""), x.sentence.text) for x in pool])
     i = int(np.argmax(logits))
     return replace(pool[i], score=float(logits[i]))
-
-
-def was_said(s: Sentence, said: Sequence[Passage]) -> bool:
-    """Did the previous answer quote this sentence (same file, same place)?"""
-    return any(p.source == s.source and p.start == s.start for p in said)
-

@@ -67,14 +67,3 @@ def test_a_question_the_reader_finds_no_answer_to_is_not_answered(reading) -> No
     answer = reading.ask("Which fruit did the astronauts grow on the Moon in 1960?")
     assert answer.abstained and answer.citations == [] and answer.confidence is not None
     assert answer.confidence < 0
-
-
-@pytest.mark.parametrize("answerer", ["rules", "reader"])
-def test_a_follow_up_prefers_what_the_previous_answer_did_not_say(settings: Settings, answerer: str) -> None:
-    import qa
-
-    chat = qa.load(settings=replace(settings, answerer=answerer), build=False).chat()
-    first = chat.ask("Why did relations between Turkey and Russia sour?")
-    then = chat.ask("How did they repair them?")
-    assert not first.abstained and not then.abstained
-    assert not {(c.source, c.start) for c in then.citations} & {(c.source, c.start) for c in first.citations}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import shutil
@@ -360,7 +361,8 @@ def test_an_upload_is_told_only_its_own_warnings_and_gradios_copies_are_removed(
     message, *_ = upload(service, [str(panda)])
     assert message.startswith("Added `panda.txt`") and "⚠" not in message, message
     message, *_ = upload(service, [str(copied)])
-    assert "again.txt: same text as 001" in message and "old-copy.txt" not in message, message
+    shown = html.unescape(message)  # file names are escaped: the message is Markdown
+    assert "again.txt: same text as 001" in shown and "old-copy.txt" not in shown, message
     message, *_ = upload(service, [str(tool)])
     assert "not a .txt or .md file" in message
     assert not uploaded.exists()  # added or refused, nothing stays behind in Gradio's folder
@@ -399,10 +401,13 @@ def test_markdown_links_and_images_in_articles_and_replies_are_shown_as_text(fre
 
     (fresh.articles / "ferries.txt").write_text(f"Ferry count\n\n{PLANTED} The $$x^2$$ tax stayed.\n")
     build_index(fresh)
-    llm_reply = "![s](http://127.0.0.1:9/collect?q=the+question) See [the ban](http://127.0.0.1:9/x) and $$x^2$$ [1]."
+    llm_reply = ("On June 30, Russia lifted a ban on tourist flights to Turkey [1]. The ban was lifted following a "
+                 "phone conversation between Putin and Erdoğan [1]. Russia lifted the ban on June 30 [1]. See "
+                 "![s](http://127.0.0.1:9/collect?q=the+question) and [the ban](http://127.0.0.1:9/x) and $$x^2$$.")
     with FakeOpenAI() as llm, _running_app(fresh, tmp_path, OPENAI_API_KEY="sk-test",
                                            OPENAI_BASE_URL=llm.url) as server, sync_playwright() as p:
-        llm.script(reply(llm_reply), error(401, "bad key"))  # the second question is answered offline
+        # Most of the reply is supported, so it is shown; the second question is answered offline.
+        llm.script(reply(llm_reply), error(401, "bad key"))
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page()
         outside: list[str] = []
@@ -414,7 +419,7 @@ def test_markdown_links_and_images_in_articles_and_replies_are_shown_as_text(fre
         ask.press("Enter")
         expect(chat).to_contain_text("![s](http://127.0.0.1:9/collect?q=the+question)", timeout=30_000)
         expect(page.locator("#t1-src-1")).to_be_visible(timeout=30_000)  # the answer is complete
-        expect(page.locator("#chat a.cite")).to_have_count(1)
+        expect(page.locator("#chat a.cite")).to_have_count(3)  # the supported sentences keep their [1]
         ask.fill("How many ferries crossed the strait according to the harbour committee?")
         ask.press("Enter")
         expect(chat).to_contain_text("[the official count](http://127.0.0.1:9/phish)", timeout=30_000)
