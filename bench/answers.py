@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.answers            # writes bench/answers.md
 
-Baselines (issue 3): the naive LlamaIndex pipeline's top-1 chunk; the single nearest sentence by
+Baselines: the naive LlamaIndex pipeline's top-1 chunk; the single nearest sentence by
 cosine (same MiniLM vectors as ours); abstention by a cosine cut-off set so that at most 5% of
 answerable questions abstain. Questions: the single-turn ones of eval/questions.jsonl.
 """
@@ -191,7 +191,7 @@ of at most three sentences of these articles: the facts asked for are there to b
 
 Facts in the answer by kind of question: "single" asks for one fact of one article; the others ask
 for a date read against the article ("temporal"), for two sources that disagree ("conflict"), or for
-two facts or more ("multi"). Issue 3 puts the nearest sentence at ~80% and the naive top-1 chunk at
+two facts or more ("multi"). An earlier estimate put the nearest sentence at ~80% and the naive top-1 chunk at
 ~40% on the questions it had in mind: even "single" here is harder for both.
 
 {by_kind}

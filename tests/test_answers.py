@@ -42,7 +42,7 @@ def test_answerable_questions_get_their_facts(answers) -> None:  # type: ignore[
     answerable = [q for q in SINGLE_TURN if q["answerable"]]
     right = [q["id"] for q in answerable if not missing_facts(q["facts"], answers[q["id"]].text)]
     wrongly_abstained = [q["id"] for q in answerable if answers[q["id"]].abstained]
-    # Regression floor below the measured level (0.66); issue 3's target is 0.95 and still open.
+    # Regression floor below the measured level (0.66); the target is 0.95.
     assert len(right) / len(answerable) >= 0.60, sorted({q["id"] for q in answerable} - set(right))
     assert len(wrongly_abstained) / len(answerable) <= 0.05, wrongly_abstained
 
@@ -50,7 +50,7 @@ def test_answerable_questions_get_their_facts(answers) -> None:  # type: ignore[
 def test_unanswerable_questions_abstain(answers) -> None:  # type: ignore[no-untyped-def]
     unanswerable = [q for q in SINGLE_TURN if not q["answerable"]]
     abstained = [q["id"] for q in unanswerable if answers[q["id"]].abstained]
-    # Regression floor below the measured level (0.86); issue 3's target is 0.90 and still open.
+    # Regression floor below the measured level (0.86); the target is 0.90.
     assert len(abstained) / len(unanswerable) >= 0.80, sorted({q["id"] for q in unanswerable} - set(abstained))
 
 
