@@ -22,11 +22,13 @@ import json
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from eval.questions import Question
 
 ROOT = Path(__file__).resolve().parent.parent
 BBC = ROOT.parent / "shared" / "corpora" / "bbc"
@@ -36,12 +38,7 @@ SETS = ("eval", "squad", "news", "squad-tune", "dev")
 
 @dataclass
 class Case:
-    id: str
-    question: str
-    facts: list[str]
-    sources: list[str]
-    answerable: bool
-    history: list[str]
+    q: Question
     starts: list[int]  # SQuAD: the answers' offsets in their file
 
 
@@ -61,15 +58,16 @@ def squad_set(titles: tuple[str, ...], folder: Path) -> list[Case]:
             for qa in p.questions:
                 answers = qa.get("answers", [])
                 facts = ["|".join(sorted({a["text"] for a in answers}))] if answers else []
-                cases.append(Case(qa["id"], qa["question"], facts, [name] if answers else [], bool(answers), [],
-                                  [len(head) + a["answer_start"] for a in answers]))
+                q = Question(qa["id"], qa["question"], None, [name] if answers else [], facts,
+                             "single" if answers else "unanswerable", bool(answers))
+                cases.append(Case(q, [len(head) + a["answer_start"] for a in answers]))
     return cases
 
 
 def file_set(path: Path) -> list[Case]:
     from eval.questions import load_questions
 
-    return [Case(q.id, q.question, q.facts, q.sources, q.answerable, q.history, []) for q in load_questions(path)]
+    return [Case(q, []) for q in load_questions(path)]
 
 
 def corpus_for(name: str, bbc: Path) -> tuple[Path, list[Case]]:
@@ -96,12 +94,9 @@ def engine_for(home: Path, name: str, bbc: Path, answerer: str) -> Any:
 
 
 def ask(engine: Any, c: Case) -> Any:
-    if not c.history:
-        return engine.ask(c.question)
-    chat = engine.chat()
-    for earlier in c.history:
-        chat.ask(earlier)
-    return chat.ask(c.question)
+    from eval.runner import ask
+
+    return ask(engine, c.q)
 
 
 def first_answers(c: Case, answer: Any) -> bool:
@@ -109,8 +104,8 @@ def first_answers(c: Case, answer: Any) -> bool:
         return False
     first = answer.citations[0]
     if c.starts:
-        return first.source in c.sources and any(first.start <= s < first.end for s in c.starts)
-    return first.source in c.sources or any(p.source in c.sources for p in first.also)
+        return first.source in c.q.sources and any(first.start <= s < first.end for s in c.starts)
+    return first.source in c.q.sources or any(p.source in c.q.sources for p in first.also)
 
 
 def nearest(engine: Any, c: Case) -> Any:
@@ -118,10 +113,10 @@ def nearest(engine: Any, c: Case) -> Any:
     from qa.extractive import passage_of
     from qa.schema import Answer, Citation
 
-    found = engine.find(c.question)
+    found = engine.find(c.q.question)
     if not found.sentences:
         return Answer(text="", citations=[], abstained=True, mode="extractive")
-    qvec = engine.retriever.embed(c.question)
+    qvec = engine.retriever.embed(c.q.question)
     best = max(found.sentences, key=lambda s: float(np.dot(qvec, s.vector)))
     cite = Citation(**vars(passage_of(best)), id=1)
     return Answer(text=best.text + " [1]", citations=[cite], abstained=False, mode="extractive",
@@ -136,8 +131,8 @@ def run(cases: list[Case], answer_of: Callable[[Case], Any]) -> list[dict[str, A
         t = time.perf_counter()
         a = answer_of(c)
         ms = (time.perf_counter() - t) * 1000
-        rows.append({"id": c.id, "answerable": c.answerable, "abstained": a.abstained, "ms": ms,
-                     "facts": bool(c.facts) and not a.abstained and not missing_facts(c.facts, a.text),
+        rows.append({"id": c.q.id, "answerable": c.q.answerable, "abstained": a.abstained, "ms": ms,
+                     "facts": bool(c.q.facts) and not a.abstained and not missing_facts(c.q.facts, a.text),
                      "first": first_answers(c, a), "confidence": a.confidence})
     return rows
 
@@ -179,7 +174,7 @@ def measure(name: str, bbc: Path, sweep: bool) -> dict[str, Any]:
     out["reader_rows"] = rows
     rules = engine_for(home, name, bbc, "rules")
     out["rules"] = figures(run(cases, lambda c: ask(rules, c)))
-    near = run([replace(c, history=[]) for c in cases], lambda c: nearest(rules, c))
+    near = run(cases, lambda c: nearest(rules, c))  # single-turn: a follow-up is searched as asked
     out["nearest"] = figures(near)
     return out
 
