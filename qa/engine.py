@@ -50,6 +50,8 @@ class Engine:
             reopen,
         )
 
+        if settings.answerer not in ("rules", "reader"):
+            raise ConfigError(f"Unknown answerer {settings.answerer!r} (QA_ANSWERER): use rules or reader.")
         with damage_reported(settings):
             settings = as_built(settings)  # the encoder and sentence vectors the store was built with
         self.settings = settings
@@ -212,8 +214,6 @@ class Engine:
         """The offline answer, by the answerer the settings name (the hand rules, or the trained reader)."""
         if self.settings.answerer == "rules":
             return extractive.answer(question, qvec, sentences, self.rarity, parts)
-        if self.settings.answerer != "reader":
-            raise ConfigError(f"Unknown answerer {self.settings.answerer!r} (QA_ANSWERER): use rules or reader.")
         from qa import reading
         from qa.reader import shared_reader
 

@@ -11,10 +11,9 @@ model thinks the sentence answers; the answerer's thresholds (in the record) are
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -64,7 +63,6 @@ class Reader:
         options.log_severity_level = 3
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.tokenizer = pair_tokenizer()
-        self.record: dict[str, Any] = json.loads(RECORD.read_text(encoding="utf-8")) if path == WEIGHTS else {}
 
     def score(self, question: str, items: list[tuple[str, str]]) -> np.ndarray:
         """One logit per (title, sentence): how well the sentence answers the question."""

@@ -18,7 +18,7 @@ from dataclasses import replace
 import numpy as np
 
 from qa import extractive as rules
-from qa.abstain import abstention, why_abstain
+from qa.abstain import abstention
 from qa.question import ABOUT_TIME, PHOTO, SEVERAL, YEAR, own_terms, question_kind
 from qa.reader import Reader
 from qa.retrieve import Sentence, same_passage
@@ -30,10 +30,9 @@ from qa.terms import Rarity, terms
 PRESELECT = 16  # sentences read per question (~5 ms a pair on a busy core)
 READ_WEIGHT = 0.1  # a sentence's rank: the rules' score plus this much of the reader's logit
 ABSTAIN_BELOW = -2.0  # the best-read sentence's logit under which the articles don't answer
-# The hand rules' evidence checks (qa/abstain.py) abstaining too: on the SQuAD tuning article they cost
-# 7 points of false abstention for 8 of abstention, on the news dev set 12 for 46; off, as measured.
-RULES_ABSTAIN = False
-KEEP_ABOVE = -1e9  # a further sentence is quoted only when it reads above this (off: it cost facts)
+# Measured and left out: the rules' evidence checks (qa/abstain.py) abstaining too (SQuAD tuning article:
+# 7 points of false abstention for 8 of abstention; news dev: 12 for 46), and dropping further sentences
+# the reader reads low (they cost facts: the reader, trained on one-sentence answers, reads them too low).
 
 
 def answer(question: str, qvec: np.ndarray, sentences: list[Sentence], rarity: Rarity, reader: Reader,
@@ -49,33 +48,23 @@ def answer(question: str, qvec: np.ndarray, sentences: list[Sentence], rarity: R
     if not pool:
         return abstention(question)
     logits = reader.score(question, [(x.sentence.meta.get("title", ""), x.sentence.text) for x in pool])
-    read = sorted(((replace(x, score=x.score + READ_WEIGHT * float(v)), float(v)) for x, v in zip(pool, logits)),
-                  key=lambda xv: -xv[0].score)
-    blended = [x for x, _ in read]
-    logit = {id(x): v for x, v in read}
-    # The reader picks the lead sentence; the further ones are the rules' choice around it (a second fact, another
-    # source), by the rules' own scores: the reader, trained on one-sentence answers, reads them too low.
+    blended = sorted((replace(x, score=x.score + READ_WEIGHT * float(v)) for x, v in zip(pool, logits)),
+                     key=lambda x: -x.score)
+    # The reader picks the lead sentence; the further ones are the rules' choice around it (a second fact,
+    # another source), by the rules' own scores.
     lead = next(x for x in pool if x.sentence is blended[0].sentence)
-    rest = [x for x in pool if x is not lead]
     several = bool(SEVERAL.search(question)) or len(years) > 1
-    chosen = rules._choose([lead, *rest], wanted, rarity, several, photo)
-    chosen = chosen[:1] + [c for c in chosen[1:] if logit[id(_in(blended, c))] >= KEEP_ABOVE]
+    chosen = rules._choose([lead, *[x for x in pool if x is not lead]], wanted, rarity, several, photo)
     for text, _ in parts:  # a compound question: each part's best-read sentence, when it answers
         best = _best_for(reader, text, pool)
         if best.score >= ABSTAIN_BELOW and all(not same_passage(best.sentence.text, c.sentence.text) for c in chosen):
             chosen = [*chosen[: rules.MAX_SENTENCES - 1], best]
     confidence = round(float(logits.max()), 3)
-    coverage = rarity.coverage(wanted, set().union(*(c.stems for c in chosen)))
-    if confidence < ABSTAIN_BELOW or (RULES_ABSTAIN and why_abstain(
-            question, kind, [c.sentence.text for c in chosen], coverage, chosen[0].dense, rarity, bool(parts))):
+    if confidence < ABSTAIN_BELOW:
         return replace(abstention(question), confidence=confidence)
     chosen = rules._readable(chosen)
     clash = rules._conflict(chosen, blended, set(wanted), bool(ABOUT_TIME.search(question)))
     return replace(rules.compose_with_conflict(question, kind, chosen, blended, clash), confidence=confidence)
-
-
-def _in(xs: list[rules.Scored], x: rules.Scored) -> rules.Scored:
-    return next(y for y in xs if y.sentence is x.sentence)
 
 
 def _best_for(reader: Reader, text: str, pool: list[rules.Scored]) -> rules.Scored:
